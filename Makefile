@@ -1,0 +1,52 @@
+# rtcell — see README.md. `make run` and `make test` do all the set-up.
+GO        ?= go
+BIN       := bin
+CMDS      := sysprep runner
+STATICCHECK_VERSION := 2025.1.1
+export CGO_ENABLED := 0
+GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
+
+.PHONY: all build test unit bench lint cross setcap run clean vmtest fixtures-rt
+
+all: build
+
+## build: static binaries of the commands and examples into bin/
+build:
+	@mkdir -p $(BIN)
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./examples/...
+
+## test: the whole suite, as CI runs it (root tests run when root)
+test: build unit
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+## bench: the benchmarks whose figures README quotes
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./...
+
+## lint: gofmt, go vet and staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## cross: build everything for linux/arm64 and linux/arm (GOARM=7)
+cross:
+	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./...
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o /dev/null ./...
+	@mkdir -p $(BIN)/linux-arm64 $(BIN)/linux-arm
+	GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm64/ ./examples/...
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/ ./examples/...
+
+## setcap: let bin/* set SCHED_FIFO and lock memory without root
+setcap: build
+	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/minimal
+
+## run: the main job (the minimal example until the runner lands)
+run: build
+	$(BIN)/minimal
+
+clean:
+	rm -rf $(BIN) out

@@ -1,0 +1,21 @@
+package rt
+
+import "errors"
+
+// Sentinel errors. Wrapped errors carry the detail and the remedy; test
+// for the kind with errors.Is.
+var (
+	// ErrNotSupported is returned on platforms other than Linux.
+	ErrNotSupported = errors.New("not supported on this platform")
+	// ErrPermission means a scheduling or memory-locking call was refused:
+	// the process lacks CAP_SYS_NICE / CAP_IPC_LOCK or a large enough
+	// RLIMIT_RTPRIO / RLIMIT_MEMLOCK.
+	ErrPermission = errors.New("permission denied")
+	// ErrRuntimeSettings means GOMAXPROCS=1, GODEBUG=asyncpreemptoff=1 or
+	// GOGC=off is not in effect and the caller did not allow it.
+	ErrRuntimeSettings = errors.New("go runtime settings for real-time are not in effect")
+	// ErrInvalid marks a bad option value.
+	ErrInvalid = errors.New("invalid option")
+	// ErrMigrated means the loop's goroutine was found on another OS thread.
+	ErrMigrated = errors.New("loop goroutine moved to another thread")
+)

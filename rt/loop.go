@@ -1,0 +1,499 @@
+package rt
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"sync/atomic"
+	"time"
+)
+
+// Wake is how a loop waits for its next release.
+type Wake string
+
+// Wake strategies.
+const (
+	// WakeSleep sleeps in clock_nanosleep(TIMER_ABSTIME) until the release,
+	// exactly like cyclictest. Wake latency is the kernel's.
+	WakeSleep Wake = "sleep"
+	// WakeHybrid sleeps until the release minus a margin, then spins on the
+	// vDSO clock until the release. Release jitter drops below 1 µs for
+	// the price of spinning for the margin every cycle.
+	WakeHybrid Wake = "hybrid"
+	// WakeBusy never sleeps: it spins for the whole period. Only for a
+	// dedicated isolated CPU; it uses 100 % of it.
+	WakeBusy Wake = "busy"
+)
+
+// OverrunPolicy says what happens to releases that pass while a cycle is
+// still running.
+type OverrunPolicy string
+
+// Overrun policies.
+const (
+	// OverrunSkip drops the releases that passed and waits for the next one
+	// in the future, as cyclictest does (but rtcell counts them).
+	OverrunSkip OverrunPolicy = "skip"
+	// OverrunCatchup runs a cycle for every release, late and back to back,
+	// until the loop is on time again.
+	OverrunCatchup OverrunPolicy = "catchup"
+)
+
+// Cycle is what a cycle function is told about the current cycle.
+type Cycle struct {
+	// N counts executed cycles from 0.
+	N uint64
+	// Release is this cycle's nominal release time and Wake the moment the
+	// loop woke for it, both CLOCK_MONOTONIC nanoseconds (see Nanotime).
+	Release int64
+	Wake    int64
+	// Missed is how many releases were skipped just before this one.
+	Missed uint64
+}
+
+// CycleFunc is the user's cycle. It runs on the loop's locked SCHED_FIFO
+// thread once per release. It must not allocate, block, or take locks
+// shared with non-real-time code, and it should return well within the
+// deadline. Return false to stop the loop after this cycle.
+type CycleFunc func(c *Cycle) bool
+
+// LoopOptions configures a periodic loop.
+type LoopOptions struct {
+	// Name labels the loop in reports.
+	Name string
+	// Period between releases; at least 10 µs.
+	Period time.Duration
+	// Deadline is the longest allowed time from release to the end of the
+	// cycle function; 0 means the period.
+	Deadline time.Duration
+	// Thread sets CPU, policy and priority (see ThreadOptions).
+	Thread ThreadOptions
+	// Wake strategy; the zero value is WakeSleep.
+	Wake Wake
+	// Margin is the hybrid spin margin; 0 calibrates it from the observed
+	// sleep latency (see WakeHybrid).
+	Margin time.Duration
+	// Overrun policy; the zero value is OverrunSkip.
+	Overrun OverrunPolicy
+	// Cycles stops the loop after this many cycles; 0 means no limit.
+	Cycles uint64
+	// Duration stops the loop at the first release at or after start +
+	// Duration; 0 means no limit.
+	Duration time.Duration
+	// HistogramUS is the range of the 1 µs latency histogram (cyclictest's
+	// -h); default 1000.
+	HistogramUS int
+	// Window is the width of the windows whose maximum latency is kept;
+	// default 1 s.
+	Window time.Duration
+	// AllowRuntime lets the loop start although the Go runtime settings it
+	// needs (RuntimeSettings.OK) are not in effect. The result records
+	// what was in effect.
+	AllowRuntime bool
+	// Telemetry, when set, is where the loop publishes its statistics, for
+	// example a block in shared memory that a supervisor reads (see
+	// NewTelemetry). When nil the loop uses a private block.
+	Telemetry *Telemetry
+
+	// noYield turns off the scheduler yield, for tests that show why it
+	// is there.
+	noYield bool
+}
+
+const (
+	minPeriod = 10 * time.Microsecond
+	// yieldEvery bounds the time between two scheduler yields. sysmon
+	// marks a goroutine for preemption once its P has run the same
+	// goroutine for forcePreemptNS (10 ms); yielding more often than that
+	// means it never does. See Loop.
+	yieldEvery = 4 * time.Millisecond
+	// defaultMargin is the hybrid margin before calibration.
+	defaultMargin = 100 * time.Microsecond
+)
+
+func (o *LoopOptions) normalize() error {
+	if o.Period < minPeriod {
+		return fmt.Errorf("period %v is below %v: %w", o.Period, minPeriod, ErrInvalid)
+	}
+	if o.Deadline == 0 {
+		o.Deadline = o.Period
+	}
+	if o.Deadline < 0 {
+		return fmt.Errorf("deadline %v: want > 0: %w", o.Deadline, ErrInvalid)
+	}
+	switch o.Wake {
+	case "":
+		o.Wake = WakeSleep
+	case WakeSleep, WakeHybrid, WakeBusy:
+	default:
+		return fmt.Errorf("wake %q: want sleep, hybrid or busy: %w", o.Wake, ErrInvalid)
+	}
+	if o.Margin < 0 || (o.Margin > 0 && o.Margin >= o.Period) {
+		return fmt.Errorf("margin %v: want 0 (auto) or less than the period %v: %w", o.Margin, o.Period, ErrInvalid)
+	}
+	switch o.Overrun {
+	case "":
+		o.Overrun = OverrunSkip
+	case OverrunSkip, OverrunCatchup:
+	default:
+		return fmt.Errorf("overrun %q: want skip or catchup: %w", o.Overrun, ErrInvalid)
+	}
+	if o.HistogramUS == 0 {
+		o.HistogramUS = 1000
+	}
+	if o.HistogramUS < 1 || o.HistogramUS > 1_000_000 {
+		return fmt.Errorf("histogram range %d µs: want 1–1000000: %w", o.HistogramUS, ErrInvalid)
+	}
+	if o.Window == 0 {
+		o.Window = time.Second
+	}
+	if o.Window < o.Period {
+		return fmt.Errorf("window %v is shorter than the period %v: %w", o.Window, o.Period, ErrInvalid)
+	}
+	if o.Thread.Policy == "" {
+		o.Thread.Policy = PolicyFIFO
+	}
+	return o.Thread.validate()
+}
+
+// Loop is a periodic real-time loop. Create it with NewLoop, start it with
+// Run, and stop it from anywhere with Stop.
+//
+// How the loop keeps off the Go scheduler. The loop runs on a goroutine
+// locked to its OS thread (runtime.LockOSThread), because SCHED_FIFO and
+// the CPU affinity are attributes of the thread. It sleeps with a raw
+// clock_nanosleep, so the goroutine never leaves the running state and its
+// P is never handed away. That alone is not enough: sysmon sees a P that
+// has run the same goroutine for 10 ms and marks it for preemption, and
+// with asyncpreemptoff the mark is taken at the next function prologue,
+// inside the user's cycle. For a locked goroutine that preemption parks
+// the RT thread on a futex and needs an ordinary SCHED_OTHER thread to
+// pick the goroutine up and hand it back: a priority inversion that costs
+// milliseconds (NOTES.md). The loop prevents the mark instead. At least
+// every 4 ms, between cycles and never between a wake-up and the cycle
+// function, it unlocks the goroutine, calls runtime.Gosched and locks it
+// again. Gosched reschedules the goroutine, which bumps the P's schedtick,
+// so sysmon never sees 10 ms on one tick. Because the process has one P
+// (GOMAXPROCS=1) and this thread holds it throughout, the goroutine is
+// rescheduled on the same thread with no futex and no other thread
+// involved; the loop checks the thread ID after each yield and restores
+// the scheduling attributes if the goroutine ever did move (counted as a
+// migration). Long sleeps are cut into pieces shorter than 4 ms for the
+// same reason. Other goroutines that are runnable run during the yield,
+// on this thread; an RT worker process should have none.
+type Loop struct {
+	opts LoopOptions
+	fn   CycleFunc
+	tel  *Telemetry
+	stop atomic.Bool
+	ran  atomic.Bool
+}
+
+// NewLoop checks opts and prepares a loop that calls fn once per period.
+// It allocates the telemetry block if opts.Telemetry is nil.
+func NewLoop(opts LoopOptions, fn CycleFunc) (*Loop, error) {
+	if fn == nil {
+		return nil, fmt.Errorf("cycle function is nil: %w", ErrInvalid)
+	}
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	tel := opts.Telemetry
+	if tel == nil {
+		tel = NewTelemetry(opts.HistogramUS)
+	} else if tel.HistogramUS() != opts.HistogramUS {
+		return nil, fmt.Errorf("telemetry block has a %d µs histogram, loop wants %d: %w", tel.HistogramUS(), opts.HistogramUS, ErrInvalid)
+	}
+	return &Loop{opts: opts, fn: fn, tel: tel}, nil
+}
+
+// Options returns the loop's options with defaults filled in.
+func (l *Loop) Options() LoopOptions { return l.opts }
+
+// Telemetry returns the block the loop publishes to.
+func (l *Loop) Telemetry() *Telemetry { return l.tel }
+
+// Stop asks the loop to stop after its current cycle. It is safe to call
+// from any goroutine, any number of times. In a GOMAXPROCS=1 process the
+// calling goroutine runs only when the loop yields (at least every 4 ms);
+// a supervisor in another process sets the stop word in shared memory
+// instead (Telemetry.RequestStop).
+func (l *Loop) Stop() { l.stop.Store(true) }
+
+// Run runs the loop to its end and returns its result. It blocks the
+// calling goroutine; the loop itself runs on a fresh goroutine locked to
+// its OS thread, which it sets up as ThreadOptions say (CAP_SYS_NICE for
+// fifo and rr, CAP_IPC_LOCK for mlockall, which is process-wide) and
+// restores afterwards. It refuses to start unless GOMAXPROCS=1,
+// GODEBUG=asyncpreemptoff=1 and GOGC=off are in effect (see Reexec), or
+// LoopOptions.AllowRuntime is set. A loop runs once.
+func (l *Loop) Run() (*Result, error) {
+	if !l.ran.CompareAndSwap(false, true) {
+		return nil, errors.New("running loop: a Loop runs once")
+	}
+	settings := CurrentRuntimeSettings()
+	if !settings.OK() && !l.opts.AllowRuntime {
+		return nil, fmt.Errorf("starting loop %q: %w: %v; start the process with rt.Reexec or RTEnviron",
+			l.opts.Name, ErrRuntimeSettings, settings.Missing())
+	}
+	type out struct {
+		res *Result
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		// A fresh goroutine, so that the lock count is ours alone: the
+		// yield must fully unlock the goroutine.
+		res, err := l.runLocked(settings)
+		ch <- out{res, err}
+	}()
+	o := <-ch
+	return o.res, o.err
+}
+
+var gcMetrics = []string{"/gc/cycles/total:gc-cycles", "/gc/heap/allocs:objects"}
+
+func readGC(s []metrics.Sample) (cycles, allocs uint64) {
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
+}
+
+func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
+	runtime.LockOSThread()
+	ts, err := setupThread(l.opts.Thread)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("setting up the loop thread: %w", err)
+	}
+	samples := make([]metrics.Sample, len(gcMetrics))
+	for i, n := range gcMetrics {
+		samples[i].Name = n
+	}
+	tel := l.tel
+	tel.begin(l.opts, settings, ts.state)
+	startWall := time.Now()
+	gc0, alloc0 := readGC(samples)
+
+	reason := l.cycles(ts)
+
+	gc1, alloc1 := readGC(samples)
+	endWall := time.Now()
+	tel.finish(gc1-gc0, alloc1-alloc0, reason)
+	restored := ts.undo()
+	if restored {
+		runtime.UnlockOSThread()
+	}
+	res := tel.Snapshot().Result()
+	res.Start, res.End = startWall, endWall
+	res.Thread = ts.state
+	return res, nil
+}
+
+// cycles is the loop proper. It allocates nothing.
+func (l *Loop) cycles(ts *threadSetup) string {
+	o := &l.opts
+	tel := l.tel
+	period := int64(o.Period)
+	deadline := int64(o.Deadline)
+	yieldNs := int64(yieldEvery)
+	skip := o.Overrun == OverrunSkip
+	var margin int64
+	var cal marginCalibrator
+	if o.Wake == WakeHybrid {
+		margin = int64(o.Margin)
+		if margin == 0 {
+			margin = min(int64(defaultMargin), period/2)
+			cal.init(period)
+		}
+	}
+	tid := ts.tid
+
+	start := nanotime()
+	rel := start + period
+	var stopAt int64 = -1
+	if o.Duration > 0 {
+		stopAt = start + int64(o.Duration)
+	}
+	lastYield := start
+	var prevRel, prevRaw int64
+	var c Cycle
+	var missedNext uint64
+	reason := "completed"
+	for n := uint64(0); ; n++ {
+		// Wait for the release.
+		switch o.Wake {
+		case WakeSleep:
+			lastYield = l.sleepUntil(rel, lastYield, yieldNs)
+		case WakeHybrid:
+			target := rel - margin
+			if target > nanotime() {
+				lastYield = l.sleepUntil(target, lastYield, yieldNs)
+				if cal.on {
+					if m := cal.observe(nanotime() - target); m > 0 {
+						margin = m
+					}
+				}
+			}
+			for nanotime() < rel {
+			}
+		case WakeBusy:
+			lastYield = l.spinUntil(rel, lastYield, yieldNs)
+		}
+		wake := nanotime()
+		raw := rawNow()
+
+		c.N, c.Release, c.Wake, c.Missed = n, rel, wake, missedNext
+		more := l.fn(&c)
+		end := nanotime()
+
+		lat := wake - rel
+		var jit int64
+		if n > 0 {
+			jit = (raw - prevRaw) - (rel - prevRel)
+		}
+		prevRaw, prevRel = raw, rel
+		next, overrun, missed := account(rel, end, period, skip)
+		missedNext = missed
+		tel.record(n, wake, lat, jit, end-wake, end-rel > deadline, overrun, missed, margin)
+		rel = next
+
+		if !more {
+			reason = "stopped by the cycle function"
+			break
+		}
+		if o.Cycles > 0 && n+1 >= o.Cycles {
+			break
+		}
+		if stopAt >= 0 && rel >= stopAt {
+			break
+		}
+		if l.stop.Load() || tel.stopRequested() {
+			reason = "stop requested"
+			break
+		}
+		// Yield now, between cycles, if the wait for the next release
+		// would otherwise have to be cut to yield in the middle of it.
+		if !o.noYield && rel-lastYield > yieldNs {
+			lastYield = l.yield(ts, &tid)
+		}
+	}
+	return reason
+}
+
+// account does the overrun bookkeeping for a cycle released at rel that
+// ended at end. A cycle overruns when it ends after the next release
+// (strictly). The releases that passed before it ended are missed: under
+// skip all of them are dropped and the next release is the first one
+// after end; under catchup only the next one is counted as missed (it
+// runs late, and each later one is counted when it comes up).
+func account(rel, end, period int64, skip bool) (next int64, overrun bool, missed uint64) {
+	var late int64 // releases after rel strictly before end
+	if end > rel {
+		late = (end - rel - 1) / period
+	}
+	switch {
+	case late == 0:
+		return rel + period, false, 0
+	case skip:
+		return rel + (late+1)*period, true, uint64(late)
+	default:
+		return rel + period, true, 1
+	}
+}
+
+// sleepUntil sleeps until t, in pieces no longer than the yield interval,
+// yielding between pieces (see Loop). It returns the time of the last yield.
+func (l *Loop) sleepUntil(t, lastYield, yieldNs int64) int64 {
+	if !l.opts.noYield {
+		for t-lastYield > yieldNs {
+			sleepAbs(lastYield + yieldNs)
+			lastYield = l.yield(nil, nil)
+		}
+	}
+	sleepAbs(t)
+	return lastYield
+}
+
+// spinUntil spins until t, yielding when the yield interval has passed and
+// at least 100 µs remain.
+func (l *Loop) spinUntil(t, lastYield, yieldNs int64) int64 {
+	for {
+		now := nanotime()
+		if now >= t {
+			return lastYield
+		}
+		if !l.opts.noYield && now-lastYield > yieldNs && t-now > 100_000 {
+			lastYield = l.yield(nil, nil)
+		}
+	}
+}
+
+// yield lets the scheduler run once without leaving this thread (see
+// Loop), then checks that the goroutine is still on its thread.
+func (l *Loop) yield(ts *threadSetup, tid *int) int64 {
+	runtime.UnlockOSThread()
+	runtime.Gosched()
+	runtime.LockOSThread()
+	if ts != nil {
+		if now := currentTID(); now != *tid {
+			// The goroutine moved: give the new thread the RT attributes.
+			*tid = now
+			if ts.reapply() == nil {
+				l.tel.migrated()
+			}
+		}
+	}
+	return nanotime()
+}
+
+// marginCalibrator sets the hybrid margin from the observed sleep latency:
+// the 99.9th percentile of the last ~1000 wake-ups plus 5 µs, between
+// 10 µs and half the period. Old observations decay by half each round.
+type marginCalibrator struct {
+	on     bool
+	maxNs  int64
+	n      int
+	counts [512]uint32 // 1 µs bins of sleep latency
+}
+
+func (m *marginCalibrator) init(period int64) {
+	m.on = true
+	m.maxNs = period / 2
+}
+
+// observe adds one sleep latency and returns a new margin at the end of a
+// round, else 0.
+func (m *marginCalibrator) observe(lateNs int64) int64 {
+	b := lateNs / 1000
+	if b < 0 {
+		b = 0
+	}
+	if b >= int64(len(m.counts)) {
+		b = int64(len(m.counts)) - 1
+	}
+	m.counts[b]++
+	m.n++
+	if m.n < 1024 {
+		return 0
+	}
+	var total uint64
+	for _, c := range m.counts {
+		total += uint64(c)
+	}
+	want := total - total/1000
+	var cum uint64
+	p := int64(len(m.counts) - 1)
+	for i, c := range m.counts {
+		cum += uint64(c)
+		if cum >= want {
+			p = int64(i)
+			break
+		}
+	}
+	for i := range m.counts {
+		m.counts[i] /= 2
+	}
+	m.n = 0
+	return max(min((p+1)*1000+5000, m.maxNs), 10_000)
+}

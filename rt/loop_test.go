@@ -1,0 +1,252 @@
+package rt
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rtcell/rtcell/rt/rttest"
+)
+
+func lastCPU() int { return runtime.NumCPU() - 1 }
+
+// spin busy-waits for d on the monotonic clock.
+func spin(d time.Duration) {
+	end := nanotime() + int64(d)
+	for nanotime() < end {
+	}
+}
+
+func newTestLoop(t *testing.T, o LoopOptions, fn CycleFunc) *Loop {
+	t.Helper()
+	o.AllowRuntime = true
+	if o.Thread.Policy == "" {
+		o.Thread = testThread()
+	}
+	l, err := NewLoop(o, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestCadence: N cycles take about N periods, releases are spaced by
+// exactly one period, and nobody wakes before its release.
+func TestCadence(t *testing.T) {
+	const n = 200
+	period := 2 * time.Millisecond
+	var rel, wake [n]int64
+	l := newTestLoop(t, LoopOptions{Name: "cadence", Period: period, Cycles: n}, func(c *Cycle) bool {
+		rel[c.N], wake[c.N] = c.Release, c.Wake
+		return true
+	})
+	start := time.Now()
+	res, err := l.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if res.Cycles != n {
+		t.Fatalf("cycles = %d, want %d", res.Cycles, n)
+	}
+	if min := time.Duration(n-1) * period; elapsed < min {
+		t.Errorf("%d cycles took %v, less than %v: releases came early", n, elapsed, min)
+	}
+	// Generous: a noisy VM may delay the loop, but not by seconds.
+	if max := time.Duration(n)*period + 5*time.Second; elapsed > max {
+		t.Errorf("%d cycles took %v, more than %v", n, elapsed, max)
+	}
+	for i := 1; i < n; i++ {
+		if d := rel[i] - rel[i-1]; d%int64(period) != 0 || d <= 0 {
+			t.Fatalf("release %d is %d ns after release %d, want a multiple of the period %d", i, d, i-1, int64(period))
+		}
+		if d := rel[i] - rel[i-1]; d != int64(period) && res.MissedReleases == 0 {
+			t.Fatalf("release %d is %d ns after the previous one with no missed release", i, d)
+		}
+	}
+	for i := range n {
+		if wake[i] < rel[i] {
+			t.Fatalf("cycle %d woke %d ns before its release", i, rel[i]-wake[i])
+		}
+	}
+	if h := sum(res.Histogram) + res.Overflow; h != n {
+		t.Errorf("histogram total %d, want %d cycles", h, n)
+	}
+	if res.Latency.Count != n || res.Exec.Count != n || res.Jitter.Count != n-1 {
+		t.Errorf("series counts latency %d exec %d jitter %d, want %d, %d, %d", res.Latency.Count, res.Exec.Count, res.Jitter.Count, n, n, n-1)
+	}
+	if res.StopReason != "completed" {
+		t.Errorf("stop reason %q, want completed", res.StopReason)
+	}
+}
+
+func sum(s []uint64) (n uint64) {
+	for _, v := range s {
+		n += v
+	}
+	return n
+}
+
+// TestOverrunSkip: a cycle that works 2.5 periods overruns every time,
+// misses its deadline every time and makes the loop drop at least two
+// releases every time; the releases seen by the cycles agree.
+func TestOverrunSkip(t *testing.T) {
+	const n = 20
+	period := time.Millisecond
+	var rel [n]int64
+	var missed [n]uint64
+	l := newTestLoop(t, LoopOptions{Period: period, Cycles: n, Overrun: OverrunSkip}, func(c *Cycle) bool {
+		rel[c.N], missed[c.N] = c.Release, c.Missed
+		spin(2500 * time.Microsecond)
+		return true
+	})
+	res, err := l.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cycles != n || res.Overruns != n || res.DeadlineMisses != n {
+		t.Fatalf("cycles %d overruns %d deadline misses %d, want %d of each", res.Cycles, res.Overruns, res.DeadlineMisses, n)
+	}
+	var seen uint64
+	for i := 1; i < n; i++ {
+		if missed[i] < 2 {
+			t.Errorf("cycle %d: %d releases skipped before it, want ≥ 2 after a 2.5-period cycle", i, missed[i])
+		}
+		if want := int64(missed[i]+1) * int64(period); rel[i]-rel[i-1] != want {
+			t.Errorf("cycle %d: release %d ns after the previous, want %d for %d skipped", i, rel[i]-rel[i-1], want, missed[i])
+		}
+		seen += missed[i]
+	}
+	// The last cycle's skipped releases are counted but seen by nobody.
+	if res.MissedReleases < seen+2 {
+		t.Errorf("missed releases %d, want at least %d", res.MissedReleases, seen+2)
+	}
+}
+
+// TestOverrunCatchup: under catchup no release is dropped; the late ones
+// run back to back and the loop gets back on time.
+func TestOverrunCatchup(t *testing.T) {
+	const n = 60
+	period := time.Millisecond
+	var rel [n]int64
+	var missed [n]uint64
+	l := newTestLoop(t, LoopOptions{Period: period, Cycles: n, Overrun: OverrunCatchup}, func(c *Cycle) bool {
+		rel[c.N], missed[c.N] = c.Release, c.Missed
+		if c.N < 5 {
+			spin(1500 * time.Microsecond)
+		}
+		return true
+	})
+	res, err := l.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		if rel[i]-rel[i-1] != int64(period) {
+			t.Fatalf("catchup: release %d is %d ns after the previous, want exactly one period", i, rel[i]-rel[i-1])
+		}
+	}
+	if res.Overruns < 5 {
+		t.Errorf("overruns %d, want ≥ 5 (the first five cycles work 1.5 periods)", res.Overruns)
+	}
+	// Each overrun makes exactly the next release late.
+	if res.MissedReleases != res.Overruns {
+		t.Errorf("missed releases %d, want one per overrun (%d)", res.MissedReleases, res.Overruns)
+	}
+	var late uint64
+	for i := range n {
+		late += missed[i]
+	}
+	if late+missed[n-1] < res.MissedReleases-1 {
+		t.Errorf("cycles saw %d late releases, result says %d", late, res.MissedReleases)
+	}
+	if missed[n-1] != 0 {
+		t.Errorf("still behind after %d cycles: the loop never caught up", n)
+	}
+}
+
+func TestStop(t *testing.T) {
+	var l *Loop
+	l = newTestLoop(t, LoopOptions{Period: time.Millisecond}, func(c *Cycle) bool {
+		if c.N == 9 {
+			l.Stop()
+		}
+		return true
+	})
+	res, err := l.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cycles != 10 || res.StopReason != "stop requested" {
+		t.Fatalf("stopped after %d cycles (%q), want 10 (stop requested)", res.Cycles, res.StopReason)
+	}
+	l2 := newTestLoop(t, LoopOptions{Period: time.Millisecond}, func(c *Cycle) bool { return c.N < 4 })
+	res, err = l2.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cycles != 5 || res.StopReason != "stopped by the cycle function" {
+		t.Fatalf("stopped after %d cycles (%q), want 5 (stopped by the cycle function)", res.Cycles, res.StopReason)
+	}
+	if _, err := l2.Run(); err == nil {
+		t.Fatal("a second Run succeeded")
+	}
+}
+
+// TestSchedFIFOApplied checks from inside the cycle, with sched_getattr
+// and sched_getaffinity, that the thread runs SCHED_FIFO at the priority
+// on the CPU, and afterwards from /proc that the thread was restored.
+func TestSchedFIFOApplied(t *testing.T) {
+	rttest.RequireRoot(t)
+	cpu := lastCPU()
+	rttest.RequireCPU(t, cpu)
+	var tid int
+	var attr *unix.SchedAttr
+	var set unix.CPUSet
+	var attrErr, affErr error
+	l := newTestLoop(t, LoopOptions{Period: time.Millisecond, Cycles: 3,
+		Thread: ThreadOptions{CPU: cpu, Policy: PolicyFIFO, Priority: 77}}, func(c *Cycle) bool {
+		if c.N == 0 {
+			tid = unix.Gettid()
+			attr, attrErr = unix.SchedGetAttr(0, 0)
+			affErr = unix.SchedGetaffinity(0, &set)
+		}
+		return true
+	})
+	res, err := l.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attrErr != nil || affErr != nil {
+		t.Fatalf("reading back: %v, %v", attrErr, affErr)
+	}
+	if attr.Policy&^unix.SCHED_RESET_ON_FORK != unix.SCHED_FIFO || attr.Priority != 77 {
+		t.Errorf("in the cycle: policy %d priority %d, want SCHED_FIFO (%d) 77", attr.Policy, attr.Priority, unix.SCHED_FIFO)
+	}
+	if set.Count() != 1 || !set.IsSet(cpu) {
+		t.Errorf("in the cycle: affinity %v, want only CPU %d", cpuList(&set), cpu)
+	}
+	if res.Thread.Policy != PolicyFIFO || res.Thread.Priority != 77 || len(res.Thread.CPUs) != 1 || res.Thread.CPUs[0] != cpu || res.Thread.TID != tid {
+		t.Errorf("result thread state %+v, want fifo:77 on [%d] tid %d", res.Thread, cpu, tid)
+	}
+	if !res.Thread.MemLocked {
+		t.Error("memory not locked as root")
+	}
+	// After the run the thread is back to SCHED_OTHER (policy field 41 of
+	// /proc/<pid>/task/<tid>/stat), if it still exists.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
+	if err != nil {
+		return // the runtime may have retired the thread
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if pol, _ := strconv.Atoi(fields[41-3]); pol != 0 {
+		t.Errorf("after the run thread %d has policy %d, want 0 (SCHED_OTHER): the loop did not restore it", tid, pol)
+	}
+}

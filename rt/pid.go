@@ -1,0 +1,5 @@
+package rt
+
+import "os"
+
+func pid() int { return os.Getpid() }

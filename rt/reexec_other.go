@@ -1,0 +1,5 @@
+//go:build !linux
+
+package rt
+
+func reexec(env []string) error { return ErrNotSupported }

@@ -1,0 +1,149 @@
+package rt
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/rtcell/rtcell/rt/stats"
+)
+
+// Result is the outcome of a loop run. All durations are nanoseconds.
+//
+// Definitions, per cycle (see LoopOptions):
+//   - wake latency: CLOCK_MONOTONIC at wake-up minus the release time, as
+//     cyclictest defines it;
+//   - period jitter: the CLOCK_MONOTONIC_RAW interval between this wake-up
+//     and the previous one, minus the nominal interval between their
+//     releases (RAW is not slewed by NTP). Jitter summarises its absolute
+//     value; JitterMinNs and JitterMaxNs are the signed extremes;
+//   - execution time: the cycle function's run time;
+//   - deadline miss: the cycle ended more than the deadline after its
+//     release;
+//   - overrun: the cycle ended after the next release;
+//   - missed release: a release that passed while a cycle was still
+//     running; skipped under OverrunSkip, run late under OverrunCatchup.
+type Result struct {
+	Name       string        `json:"name"`
+	PeriodNs   int64         `json:"period_ns"`
+	DeadlineNs int64         `json:"deadline_ns"`
+	Wake       Wake          `json:"wake"`
+	Overrun    OverrunPolicy `json:"overrun"`
+	CPU        int           `json:"cpu"`
+	Policy     Policy        `json:"policy"`
+	Priority   int           `json:"priority"`
+
+	Cycles      uint64        `json:"cycles"`
+	Latency     stats.Summary `json:"latency_ns"`
+	Jitter      stats.Summary `json:"jitter_ns"`
+	JitterMinNs int64         `json:"jitter_min_ns"`
+	JitterMaxNs int64         `json:"jitter_max_ns"`
+	Exec        stats.Summary `json:"exec_ns"`
+
+	DeadlineMisses uint64 `json:"deadline_misses"`
+	Overruns       uint64 `json:"overruns"`
+	MissedReleases uint64 `json:"missed_releases"`
+	Migrations     uint64 `json:"migrations"`
+	GCCycles       uint64 `json:"gc_cycles"`
+	HeapAllocs     uint64 `json:"heap_allocs"`
+	MarginNs       int64  `json:"margin_ns,omitempty"`
+
+	Runtime RuntimeSettings `json:"runtime"`
+	Thread  ThreadState     `json:"thread"`
+
+	Worst       []stats.WorstEntry `json:"worst"`
+	WindowNs    int64              `json:"window_ns"`
+	WindowMaxNs []int64            `json:"window_max_ns"`
+
+	// Histogram has 1 µs bins, cyclictest's -h semantics.
+	Histogram      []uint64 `json:"histogram"`
+	Overflow       uint64   `json:"overflow"`
+	OverflowCycles []uint64 `json:"overflow_cycles"`
+
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	StopReason string    `json:"stop_reason"`
+	// Torn is set when the telemetry could not be read consistently (the
+	// writer died mid-update).
+	Torn bool `json:"torn,omitempty"`
+}
+
+// Realtime reports whether the loop ran under an RT policy with the Go
+// runtime settings an RT loop needs.
+func (r *Result) Realtime() bool {
+	return (r.Thread.Policy == PolicyFIFO || r.Thread.Policy == PolicyRR) && r.Runtime.OK()
+}
+
+// Result computes the run's result from the snapshot. Start and End are
+// wall-clock times the snapshot does not hold; the loop fills them in.
+func (s *Snapshot) Result() *Result {
+	h := &s.h
+	st := &h.Stats
+	r := &Result{
+		Name:       s.Name(),
+		PeriodNs:   h.PeriodNs,
+		DeadlineNs: h.DeadlineNs,
+		Wake:       wakeNames[min(h.Wake, uint64(len(wakeNames)-1))],
+		Overrun:    overrunNames[min(h.Overrun, uint64(len(overrunNames)-1))],
+		CPU:        int(h.CPU),
+		Policy:     policyNames[min(uint64(h.Policy), uint64(len(policyNames)-1))],
+		Priority:   int(h.Priority),
+
+		Cycles:      h.Cycles,
+		Latency:     st.Latency.Summary(),
+		Jitter:      st.Jitter.Summary(),
+		JitterMinNs: h.JitterMinNs,
+		JitterMaxNs: h.JitterMaxNs,
+		Exec:        st.Exec.Summary(),
+
+		DeadlineMisses: h.DeadlineMisses,
+		Overruns:       h.Overruns,
+		MissedReleases: h.MissedReleases,
+		Migrations:     h.Migrations,
+		GCCycles:       h.GCCycles,
+		HeapAllocs:     h.HeapAllocs,
+		MarginNs:       h.MarginNs,
+
+		Runtime: RuntimeSettings{
+			GOMAXPROCS:      int(h.GOMAXPROCS),
+			AsyncPreemptOff: h.AsyncPreemptOff != 0,
+			GOGC:            gogcString(h.GCPercent),
+			MemoryLimit:     h.MemoryLimit,
+		},
+		Thread: ThreadState{
+			TID:        int(h.TID),
+			Policy:     policyNames[min(uint64(h.ThreadPolicy), uint64(len(policyNames)-1))],
+			Priority:   int(h.ThreadPriority),
+			MemLocked:  h.MemLocked != 0,
+			DMALatency: h.DMALatency != 0,
+		},
+		Worst:          st.Worst.Sorted(nil),
+		WindowNs:       st.Windows.WindowNs,
+		Histogram:      append([]uint64(nil), s.hist[:len(s.hist)-1]...),
+		Overflow:       s.hist[len(s.hist)-1],
+		OverflowCycles: append([]uint64(nil), st.Overflows.Kept()...),
+		StopReason:     stopReasons[min(h.StopReason, uint64(len(stopReasons)-1))],
+		Torn:           s.Torn,
+	}
+	for c := 0; c < 256; c++ {
+		if h.ThreadCPUs[c/64]&(1<<(c%64)) != 0 {
+			r.Thread.CPUs = append(r.Thread.CPUs, c)
+		}
+	}
+	for _, w := range st.Windows.History(nil) {
+		r.WindowMaxNs = append(r.WindowMaxNs, w.MaxNs)
+	}
+	if cur := st.Windows.Current(); cur.Samples > 0 {
+		r.WindowMaxNs = append(r.WindowMaxNs, cur.MaxNs)
+	}
+	return r
+}
+
+func gogcString(pct int64) string {
+	if pct < 0 {
+		return "off"
+	}
+	return strconv.FormatInt(pct, 10)
+}
+
+// rawNow reads CLOCK_MONOTONIC_RAW.
+func rawNow() int64 { return monotonicRaw() }

@@ -1,0 +1,18 @@
+//go:build !linux
+
+package rt
+
+type threadSetup struct {
+	state ThreadState
+}
+
+func setupThread(o ThreadOptions) (*threadSetup, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return nil, ErrNotSupported
+}
+
+func (ts *threadSetup) undo() bool     { return true }
+func (ts *threadSetup) reapply() error { return ErrNotSupported }
+func currentTID() int                  { return 0 }
