@@ -94,7 +94,7 @@ type LoopOptions struct {
 	// Telemetry, when set, is where the loop publishes its statistics, for
 	// example a block in shared memory that a supervisor reads (see
 	// NewTelemetry). When nil the loop uses a private block.
-	Telemetry *Telemetry
+	Telemetry *Telemetry `json:"-"`
 
 	// noYield turns off the scheduler yield, for tests that show why it
 	// is there.
@@ -272,20 +272,17 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 	}
 	tel := l.tel
 	tel.begin(l.opts, settings, ts.state)
-	startWall := time.Now()
 	gc0, alloc0 := readGC(samples)
 
 	reason := l.cycles(ts)
 
 	gc1, alloc1 := readGC(samples)
-	endWall := time.Now()
 	tel.finish(gc1-gc0, alloc1-alloc0, reason)
 	restored := ts.undo()
 	if restored {
 		runtime.UnlockOSThread()
 	}
 	res := tel.Snapshot().Result()
-	res.Start, res.End = startWall, endWall
 	res.Thread = ts.state
 	return res, nil
 }

@@ -18,7 +18,11 @@ const envChild = "RTCELL_TEST_CHILD"
 
 var children = map[string]func() (any, error){}
 
+// testRoles are the worker roles the test binary serves (worker_test.go).
+var testRoles = map[string]RoleFunc{}
+
 func TestMain(m *testing.M) {
+	ServeWorker(testRoles)
 	if name := os.Getenv(envChild); name != "" {
 		f, ok := children[name]
 		if !ok {

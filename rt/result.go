@@ -65,6 +65,8 @@ type Result struct {
 	// Torn is set when the telemetry could not be read consistently (the
 	// writer died mid-update).
 	Torn bool `json:"torn,omitempty"`
+	// Error is why the loop could not run, as its worker reported it.
+	Error string `json:"error,omitempty"`
 }
 
 // Realtime reports whether the loop ran under an RT policy with the Go
@@ -73,8 +75,7 @@ func (r *Result) Realtime() bool {
 	return (r.Thread.Policy == PolicyFIFO || r.Thread.Policy == PolicyRR) && r.Runtime.OK()
 }
 
-// Result computes the run's result from the snapshot. Start and End are
-// wall-clock times the snapshot does not hold; the loop fills them in.
+// Result computes the run's result from the snapshot.
 func (s *Snapshot) Result() *Result {
 	h := &s.h
 	st := &h.Stats
@@ -123,6 +124,13 @@ func (s *Snapshot) Result() *Result {
 		OverflowCycles: append([]uint64(nil), st.Overflows.Kept()...),
 		StopReason:     stopReasons[min(h.StopReason, uint64(len(stopReasons)-1))],
 		Torn:           s.Torn,
+		Error:          s.Err(),
+	}
+	if h.StartUnixNs != 0 {
+		r.Start = time.Unix(0, h.StartUnixNs)
+	}
+	if h.EndUnixNs != 0 {
+		r.End = time.Unix(0, h.EndUnixNs)
 	}
 	for c := 0; c < 256; c++ {
 		if h.ThreadCPUs[c/64]&(1<<(c%64)) != 0 {

@@ -87,6 +87,9 @@ type telemHeader struct {
 	JitterMaxNs    int64
 	LastWakeNs     int64 // heartbeat: CLOCK_MONOTONIC of the last cycle
 	StopReason     uint64
+	StartUnixNs    int64      // wall clock, for reports
+	EndUnixNs      int64      // wall clock; 0 while running
+	Error          [32]uint64 // why the loop could not run, up to 256 bytes
 
 	Stats stats.Task
 }
@@ -216,6 +219,7 @@ func (t *Telemetry) begin(o LoopOptions, rs RuntimeSettings, st ThreadState) {
 	now := nanotime()
 	h.Stats.Init(window, now)
 	h.StartNs = now
+	h.StartUnixNs = time.Now().UnixNano()
 	atomic.StoreUint64(&h.State, stateRunning)
 	atomic.AddUint64(&h.Seq, 1)
 }
@@ -278,6 +282,18 @@ func (t *Telemetry) finish(gcCycles, heapAllocs uint64, reason string) {
 	atomic.AddUint64(&h.Seq, 1)
 	h.GCCycles, h.HeapAllocs = gcCycles, heapAllocs
 	h.StopReason = indexOf(stopReasons, reason)
+	h.EndUnixNs = time.Now().UnixNano()
+	atomic.StoreUint64(&h.State, stateDone)
+	atomic.AddUint64(&h.Seq, 1)
+}
+
+// setError records why the loop could not run, for the supervisor.
+func (t *Telemetry) setError(msg string) {
+	h := t.h
+	atomic.AddUint64(&h.Seq, 1)
+	b := (*[256]byte)(unsafe.Pointer(&h.Error))
+	clear(b[:])
+	copy(b[:255], msg)
 	atomic.StoreUint64(&h.State, stateDone)
 	atomic.AddUint64(&h.Seq, 1)
 }
@@ -326,18 +342,22 @@ func (t *Telemetry) Snapshot(s ...*Snapshot) *Snapshot {
 	}
 }
 
-// Cycles is the number of completed cycles in the snapshot.
-func (s *Snapshot) Cycles() uint64 { return s.h.Cycles }
+// Err is the error the loop reported instead of running, or "".
+func (s *Snapshot) Err() string { return cString((*[256]byte)(unsafe.Pointer(&s.h.Error))[:]) }
 
-// Name is the loop's name.
-func (s *Snapshot) Name() string {
-	b := (*[64]byte)(unsafe.Pointer(&s.h.Name))
+func cString(b []byte) string {
 	n := 0
 	for n < len(b) && b[n] != 0 {
 		n++
 	}
 	return string(b[:n])
 }
+
+// Cycles is the number of completed cycles in the snapshot.
+func (s *Snapshot) Cycles() uint64 { return s.h.Cycles }
+
+// Name is the loop's name.
+func (s *Snapshot) Name() string { return cString((*[64]byte)(unsafe.Pointer(&s.h.Name))[:]) }
 
 // Running reports whether the loop has started and not finished.
 func (s *Snapshot) Running() bool { return s.h.State == stateRunning }
@@ -350,3 +370,12 @@ func (s *Snapshot) Latency() *stats.Series { return &s.h.Stats.Latency }
 
 // DeadlineMisses is the count so far.
 func (s *Snapshot) DeadlineMisses() uint64 { return s.h.DeadlineMisses }
+
+// PeriodNs is the loop's period.
+func (s *Snapshot) PeriodNs() int64 { return s.h.PeriodNs }
+
+// ThreadPriority is the priority in effect on the loop's thread.
+func (s *Snapshot) ThreadPriority() int { return int(s.h.ThreadPriority) }
+
+// TID is the loop thread's ID.
+func (s *Snapshot) TID() int { return int(s.h.TID) }

@@ -3,6 +3,7 @@
 package rt
 
 type threadSetup struct {
+	tid   int
 	state ThreadState
 }
 

@@ -1,0 +1,7 @@
+package rt
+
+import "syscall"
+
+func workerSysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package rt
+
+import "syscall"
+
+func workerSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
