@@ -1,0 +1,14 @@
+//go:build !linux
+
+package cyclictest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+)
+
+// Run runs cyclictest; on this platform it returns ErrNotSupported.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	return nil, fmt.Errorf("running cyclictest on %s: %w", runtime.GOOS, ErrNotSupported)
+}

@@ -1,0 +1,24 @@
+// Package report writes the runner's run report in four formats: JSON
+// (schema rtcell.run/v1, times in ns), a text summary for people, a
+// histogram file in cyclictest's -h format for existing plotting scripts,
+// and an SVG plot in OSADL's style. It only formats: the runner measures
+// and computes every number, percentiles included.
+//
+// Every output of a run that was not real-time (allow_non_rt) says NOT
+// REAL-TIME in plain words. Write files with WriteFileAtomic, so that a
+// reader, or a run stopped by a signal, never leaves a partial file.
+//
+// Example:
+//
+//	rep := &report.Report{Host: host, Preflight: pf, Tasks: tasks, Verdict: report.VerdictPass}
+//	for name, write := range map[string]func(io.Writer) error{
+//		"run.json": rep.WriteJSON,
+//		"run.txt":  rep.WriteText,
+//		"run.hist": rep.WriteHistfile,
+//		"run.svg":  func(w io.Writer) error { return report.WriteSVG(w, rep) },
+//	} {
+//		if err := report.WriteFileAtomic(filepath.Join("out", name), write, 0o644); err != nil {
+//			return err
+//		}
+//	}
+package report

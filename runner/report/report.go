@@ -1,0 +1,262 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Schema names the JSON layout; ReadJSON refuses any other.
+const Schema = "rtcell.run/v1"
+
+// Verdicts, in the "verdict" key.
+const (
+	// VerdictPass: every task met every deadline on a real-time setup.
+	VerdictPass = "pass"
+	// VerdictViolations: deadline misses, overruns or missed releases.
+	VerdictViolations = "violations"
+	// VerdictNotRealtime: the run was allowed on a box that is not
+	// real-time (allow_non_rt); its numbers prove nothing.
+	VerdictNotRealtime = "not-realtime"
+	// VerdictFailed: a task could not run to the end (error, watchdog).
+	VerdictFailed = "failed"
+)
+
+// NotRealtimeNotice is the plain-words warning every output carries when
+// the run was not real-time.
+const NotRealtimeNotice = "NOT REAL-TIME: this run was allowed on a system that is not set up for real-time (allow_non_rt); " +
+	"its timings show what this box did, not what a real-time box guarantees. Do not sign off on it."
+
+// Report is one run of the runner, as written to run.json. Times are in
+// ns unless a name says otherwise. The caller computes every number; the
+// package only formats them.
+type Report struct {
+	// Schema is always Schema.
+	Schema string `json:"schema"`
+	// NotRealtime is true when the run was allowed with allow_non_rt on a
+	// box that failed the real-time checks. Notice then holds
+	// NotRealtimeNotice.
+	NotRealtime bool   `json:"not_realtime"`
+	Notice      string `json:"notice,omitempty"`
+	// Config is the path of the run's configuration file.
+	Config string `json:"config,omitempty"`
+	// StartTime and EndTime are wall-clock times, RFC 3339 in JSON.
+	StartTime  time.Time `json:"start_time,omitzero"`
+	EndTime    time.Time `json:"end_time,omitzero"`
+	DurationNs int64     `json:"duration_ns"`
+	Host       Host      `json:"host"`
+	// Preflight is the sysprep summary taken before the run; nil when
+	// sysprep was not run.
+	Preflight *Preflight `json:"preflight"`
+	Tasks     []Task     `json:"tasks"`
+	// Cyclictest is the reference run on the same box, if one was made.
+	Cyclictest *CrossCheck `json:"cyclictest,omitempty"`
+	// Verdict is one of the Verdict constants.
+	Verdict string `json:"verdict"`
+}
+
+// Host identifies the box.
+type Host struct {
+	Hostname      string `json:"hostname"`
+	KernelRelease string `json:"kernel_release"`
+	KernelVersion string `json:"kernel_version"`
+	Machine       string `json:"machine"`
+	CPUs          int    `json:"cpus"`
+	// Realtime is true on a PREEMPT_RT kernel (/sys/kernel/realtime).
+	Realtime  bool   `json:"realtime"`
+	GoVersion string `json:"go_version,omitempty"`
+}
+
+// Preflight is the sysprep summary.
+type Preflight struct {
+	// Verdict is sysprep's overall verdict (pass, warn, fail).
+	Verdict string `json:"verdict"`
+	Pass    int    `json:"pass"`
+	Warn    int    `json:"warn"`
+	Fail    int    `json:"fail"`
+	Skip    int    `json:"skip"`
+	// Failed lists the IDs of the checks that failed.
+	Failed []string `json:"failed"`
+}
+
+// Task is one periodic task's result.
+type Task struct {
+	Name string `json:"name"`
+	CPU  int    `json:"cpu"`
+	// Policy and Priority are read back from the worker thread
+	// (sched_getattr), e.g. "SCHED_FIFO" and 90: what was in effect, not
+	// what was asked for.
+	Policy     string `json:"policy"`
+	Priority   int    `json:"priority"`
+	PeriodNs   int64  `json:"period_ns"`
+	DeadlineNs int64  `json:"deadline_ns"`
+	// Wake is the wake-up method, e.g. "sleep" or "hybrid".
+	Wake   string `json:"wake"`
+	Cycles uint64 `json:"cycles"`
+	// LatencyNs is the wake-up latency: wake time minus release time.
+	LatencyNs Stats `json:"latency_ns"`
+	// JitterNs is the period jitter on CLOCK_MONOTONIC_RAW: the absolute
+	// deviation of each wake-to-wake interval from the period.
+	JitterNs Stats `json:"jitter_ns"`
+	// JitterSignedNs is the signed range of that deviation: Min < 0 is
+	// an interval shorter than the period.
+	JitterSignedNs *MinMax `json:"jitter_signed_ns,omitempty"`
+	// ExecNs is the time the cycle function ran.
+	ExecNs         Stats  `json:"exec_ns"`
+	DeadlineMisses uint64 `json:"deadline_misses"`
+	Overruns       uint64 `json:"overruns"`
+	MissedReleases uint64 `json:"missed_releases"`
+	// GCCycles is the number of GC cycles during the run; it must be 0.
+	GCCycles uint64 `json:"gc_cycles"`
+	// Runtime is the Go runtime settings read back from the worker.
+	Runtime Runtime `json:"runtime"`
+	// Worst lists the cycles with the highest latency, worst first.
+	Worst []Worst `json:"worst"`
+	// WindowMaxNs is the maximum latency per window of WindowNs, in time
+	// order from the start of the run.
+	WindowMaxNs []int64 `json:"window_max_ns"`
+	WindowNs    int64   `json:"window_ns"`
+	// Histogram is the wake-up latency histogram.
+	Histogram Histogram `json:"histogram"`
+	// Stopped says how the task ended: "completed", "signal" or
+	// "watchdog: …".
+	Stopped string `json:"stopped"`
+	// Error is the task's error, if it failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Stats summarises one measured quantity in ns. Percentiles are
+// nearest-rank.
+type Stats struct {
+	Min   int64 `json:"min"`
+	Avg   int64 `json:"avg"`
+	P50   int64 `json:"p50"`
+	P90   int64 `json:"p90"`
+	P99   int64 `json:"p99"`
+	P999  int64 `json:"p999"`
+	P9999 int64 `json:"p9999"`
+	Max   int64 `json:"max"`
+}
+
+// MinMax is a signed range in ns.
+type MinMax struct {
+	Min int64 `json:"min"`
+	Max int64 `json:"max"`
+}
+
+// Runtime is the Go runtime settings in effect in the worker.
+type Runtime struct {
+	GOMAXPROCS      int    `json:"gomaxprocs"`
+	AsyncPreemptOff bool   `json:"asyncpreemptoff"`
+	GOGC            string `json:"gogc"`
+}
+
+// Worst is one bad cycle. AtNs is its release time from the start of
+// the run.
+type Worst struct {
+	Cycle     uint64 `json:"cycle"`
+	AtNs      int64  `json:"at_ns"`
+	LatencyNs int64  `json:"latency_ns"`
+	ExecNs    int64  `json:"exec_ns"`
+}
+
+// Histogram counts latencies in bins of BinNs: Counts[i] holds
+// latencies in [i·BinNs, (i+1)·BinNs), Overflow those beyond.
+type Histogram struct {
+	BinNs    int64    `json:"bin_ns"`
+	Counts   []uint64 `json:"counts"`
+	Overflow uint64   `json:"overflow"`
+}
+
+// CrossCheck is a cyclictest run made on the same box for comparison.
+type CrossCheck struct {
+	// Version is rt-tests' version; Cmdline the command that ran.
+	Version    string    `json:"version"`
+	Cmdline    string    `json:"cmdline"`
+	CPU        int       `json:"cpu"`
+	Priority   int       `json:"priority"`
+	IntervalNs int64     `json:"interval_ns"`
+	Cycles     uint64    `json:"cycles"`
+	LatencyNs  Stats     `json:"latency_ns"`
+	Histogram  Histogram `json:"histogram"`
+	// Error is why the cross-check could not run (e.g. rt-tests missing).
+	Error string `json:"error,omitempty"`
+}
+
+// normalized returns a copy of r with the schema set, the notice filled
+// in and nil lists as empty ones, so that the JSON always has the same
+// keys and types.
+func (r *Report) normalized() *Report {
+	c := *r
+	c.Schema = Schema
+	if c.NotRealtime {
+		c.Notice = NotRealtimeNotice
+	}
+	if c.Preflight != nil {
+		p := *c.Preflight
+		if p.Failed == nil {
+			p.Failed = []string{}
+		}
+		c.Preflight = &p
+	}
+	c.Tasks = make([]Task, len(r.Tasks))
+	for i, t := range r.Tasks {
+		if t.Worst == nil {
+			t.Worst = []Worst{}
+		}
+		if t.WindowMaxNs == nil {
+			t.WindowMaxNs = []int64{}
+		}
+		if t.Histogram.Counts == nil {
+			t.Histogram.Counts = []uint64{}
+		}
+		c.Tasks[i] = t
+	}
+	if c.Cyclictest != nil {
+		x := *c.Cyclictest
+		if x.Histogram.Counts == nil {
+			x.Histogram.Counts = []uint64{}
+		}
+		c.Cyclictest = &x
+	}
+	return &c
+}
+
+// WriteJSON writes r as indented JSON with a trailing newline. The
+// output is stable: same report, same bytes. The schema key is always
+// Schema, and the notice is set when NotRealtime is.
+func (r *Report) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(r.normalized(), "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding report: %w", err)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("writing report json: %w", err)
+	}
+	return nil
+}
+
+// ReadJSON reads a report written by WriteJSON. Unknown keys are
+// ignored, so a newer writer's report still reads; a different schema is
+// an error.
+func ReadJSON(r io.Reader) (*Report, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading report json: %w", err)
+	}
+	var probe struct {
+		Schema string `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("reading report json: %w: %w", ErrMalformed, err)
+	}
+	if probe.Schema != Schema {
+		return nil, fmt.Errorf("reading report json: schema %q, want %q: %w", probe.Schema, Schema, ErrSchema)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("reading report json: %w: %w", ErrMalformed, err)
+	}
+	return &rep, nil
+}

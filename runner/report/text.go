@@ -1,0 +1,156 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// verdictWords explains each verdict on the last line of the text.
+var verdictWords = map[string]string{
+	VerdictPass:        "PASS: every task met every deadline",
+	VerdictViolations:  "VIOLATIONS: deadline misses, overruns or missed releases (see the tasks above)",
+	VerdictNotRealtime: "NOT REAL-TIME: the run was allowed on a system that is not real-time; it is not a real-time result",
+	VerdictFailed:      "FAILED: a task did not run to the end (see its error above)",
+}
+
+// WriteText writes a compact human summary: the host, the preflight
+// verdict, then per task its settings as read back from the worker, the
+// cycle count, the latency, jitter and execution-time statistics in µs,
+// the violation and GC counters and the worst cycles; the cyclictest
+// cross-check if any, and the verdict as the last line. A run that was
+// not real-time is headed and ended by NOT REAL-TIME in plain words.
+func (r *Report) WriteText(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
+	if r.NotRealtime {
+		p("%s\n\n", NotRealtimeNotice)
+	}
+	p("rtcell run report (%s)\n", Schema)
+	h := r.Host
+	rt := "no"
+	if h.Realtime {
+		rt = "yes"
+	}
+	p("%-10s %s: Linux %s %s %s, %d CPUs, PREEMPT_RT: %s\n", "host", orDash(h.Hostname), orDash(h.KernelRelease), h.KernelVersion, h.Machine, h.CPUs, rt)
+	var run []string
+	if !r.StartTime.IsZero() {
+		run = append(run, "started "+r.StartTime.Format(time.RFC3339))
+	}
+	if r.DurationNs > 0 {
+		run = append(run, fmt.Sprintf("%.3f s", float64(r.DurationNs)/1e9))
+	}
+	if r.Config != "" {
+		run = append(run, "config "+r.Config)
+	}
+	if len(run) > 0 {
+		p("%-10s %s\n", "run", strings.Join(run, ", "))
+	}
+	if pf := r.Preflight; pf != nil {
+		p("%-10s %s: %d pass, %d warn, %d fail, %d skip", "preflight", pf.Verdict, pf.Pass, pf.Warn, pf.Fail, pf.Skip)
+		if len(pf.Failed) > 0 {
+			p("; failed: %s", strings.Join(pf.Failed, ", "))
+		}
+		p("\n")
+	} else {
+		p("%-10s not run\n", "preflight")
+	}
+	for i := range r.Tasks {
+		writeTaskText(bw, &r.Tasks[i])
+	}
+	if x := r.Cyclictest; x != nil {
+		p("\ncyclictest %s cross-check on CPU %d: SCHED_FIFO %d, interval %s µs, %d cycles\n",
+			x.Version, x.CPU, x.Priority, us(x.IntervalNs), x.Cycles)
+		if x.Error != "" {
+			p("  error: %s\n", x.Error)
+		} else {
+			p("  %-18s%s\n", "", statsHeader())
+			p("  %-18s%s\n", "latency µs", statsRow(x.LatencyNs))
+			if x.Cmdline != "" {
+				p("  %-10s%s\n", "command", x.Cmdline)
+			}
+		}
+	}
+	words, ok := verdictWords[r.Verdict]
+	if !ok {
+		words = strings.ToUpper(orDash(r.Verdict))
+	}
+	p("\nverdict: %s\n", words)
+	if r.NotRealtime && r.Verdict != VerdictNotRealtime {
+		p("NOT REAL-TIME: this verdict is about a system that is not real-time.\n")
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing report text: %w", err)
+	}
+	return nil
+}
+
+func writeTaskText(w io.Writer, t *Task) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("\ntask %s on CPU %d: %s %d, period %s µs, deadline %s µs, wake %s\n",
+		t.Name, t.CPU, orDash(t.Policy), t.Priority, us(t.PeriodNs), us(t.DeadlineNs), orDash(t.Wake))
+	p("  %-10sGOMAXPROCS=%d asyncpreemptoff=%d GOGC=%s\n", "runtime", t.Runtime.GOMAXPROCS, b2i(t.Runtime.AsyncPreemptOff), orDash(t.Runtime.GOGC))
+	p("  %-10s%d (%s)\n", "cycles", t.Cycles, orDash(t.Stopped))
+	if t.Error != "" {
+		p("  %-10s%s\n", "error", t.Error)
+	}
+	p("  %-18s%s\n", "", statsHeader())
+	p("  %-18s%s\n", "wake latency µs", statsRow(t.LatencyNs))
+	p("  %-18s%s\n", "RAW jitter µs", statsRow(t.JitterNs))
+	p("  %-18s%s\n", "exec time µs", statsRow(t.ExecNs))
+	if j := t.JitterSignedNs; j != nil {
+		p("  %-10speriod deviation %s .. %s µs\n", "jitter", sus(j.Min), sus(j.Max))
+	}
+	p("  %-10sdeadline misses %d, overruns %d, missed releases %d, GC cycles %d\n", "counters",
+		t.DeadlineMisses, t.Overruns, t.MissedReleases, t.GCCycles)
+	if n := len(t.Worst); n > 0 {
+		var ws []string
+		for _, x := range t.Worst[:min(n, 3)] {
+			ws = append(ws, fmt.Sprintf("#%d at %.3f s: %s µs (exec %s µs)", x.Cycle, float64(x.AtNs)/1e9, us(x.LatencyNs), us(x.ExecNs)))
+		}
+		p("  %-10s%s\n", "worst", strings.Join(ws, "; "))
+	}
+	if hg := t.Histogram; hg.BinNs > 0 {
+		p("  %-10s%d bins of %s µs, %d beyond %s µs\n", "histogram", len(hg.Counts), us(hg.BinNs), hg.Overflow, us(hg.BinNs*int64(len(hg.Counts))))
+	}
+}
+
+var statCols = []string{"min", "avg", "p50", "p90", "p99", "p99.9", "p99.99", "max"}
+
+func statsHeader() string {
+	var b strings.Builder
+	for _, c := range statCols {
+		fmt.Fprintf(&b, "%9s", c)
+	}
+	return b.String()
+}
+
+func statsRow(s Stats) string {
+	var b strings.Builder
+	for _, v := range []int64{s.Min, s.Avg, s.P50, s.P90, s.P99, s.P999, s.P9999, s.Max} {
+		fmt.Fprintf(&b, "%9s", us(v))
+	}
+	return b.String()
+}
+
+// us formats ns as µs with one decimal.
+func us(ns int64) string { return fmt.Sprintf("%.1f", float64(ns)/1e3) }
+
+// sus formats ns as signed µs with one decimal.
+func sus(ns int64) string { return fmt.Sprintf("%+.1f", float64(ns)/1e3) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
