@@ -50,6 +50,8 @@ type Result struct {
 	Runtime RuntimeSettings `json:"runtime"`
 	Thread  ThreadState     `json:"thread"`
 
+	// Worst are the worst cycles by latency; AtNs is the wake-up time in
+	// ns since the loop started.
 	Worst       []stats.WorstEntry `json:"worst"`
 	WindowNs    int64              `json:"window_ns"`
 	WindowMaxNs []int64            `json:"window_max_ns"`
@@ -131,6 +133,9 @@ func (s *Snapshot) Result() *Result {
 	}
 	if h.EndUnixNs != 0 {
 		r.End = time.Unix(0, h.EndUnixNs)
+	}
+	for i := range r.Worst {
+		r.Worst[i].AtNs -= h.StartNs // since the loop started
 	}
 	for c := 0; c < 256; c++ {
 		if h.ThreadCPUs[c/64]&(1<<(c%64)) != 0 {

@@ -1,0 +1,176 @@
+// Command runner runs rtcell's real-time tasks from a TOML config, each
+// in a worker process of its own, and cross-checks rtcell against
+// cyclictest.
+//
+//	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt]
+//	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
+//	runner version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/runner"
+	"github.com/rtcell/rtcell/runner/config"
+)
+
+const usage = `usage:
+  runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt]
+  runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
+  runner version
+`
+
+func main() {
+	// In a worker process this runs the task's loop and exits.
+	rt.ServeWorker(runner.Roles)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return runner.ExitConfig
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return cmdCompare(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version())
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "runner: unknown command %q\n%s", args[0], usage)
+	return runner.ExitConfig
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments, and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("runner run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o runner.Options
+	cycles := fs.Uint64("cycles", 0, "run every task for `N` cycles (overrides the config)")
+	fs.DurationVar(&o.Duration, "duration", 0, "run for `D`, e.g. 30s (overrides the config)")
+	fs.StringVar(&o.JSON, "json", "", "write the JSON report to `F`")
+	fs.StringVar(&o.Histfile, "histfile", "", "write the cyclictest-format histogram to `F`")
+	fs.StringVar(&o.SVG, "svg", "", "write the SVG plot to `F`")
+	fs.BoolVar(&o.Quiet, "quiet", false, "no live status lines")
+	fs.BoolVar(&o.AllowNonRT, "allow-non-rt", false, "without SCHED_FIFO permission, run at SCHED_OTHER, marked NOT REAL-TIME")
+	fs.StringVar(&o.ProcRoot, "proc-root", runner.DefaultProcRoot, "`DIR` of procfs, for preflight")
+	fs.StringVar(&o.SysRoot, "sys-root", runner.DefaultSysRoot, "`DIR` of sysfs, for preflight and CPU checks")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return runner.ExitConfig
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "runner run: want one CONFIG file, got %d arguments\n%s", len(pos), usage)
+		return runner.ExitConfig
+	}
+	if o.Duration < 0 {
+		fmt.Fprintf(stderr, "runner run: --duration %v: want > 0\n", o.Duration)
+		return runner.ExitConfig
+	}
+	o.Cycles = *cycles
+	sys, err := config.ReadSysInfo(o.SysRoot)
+	if err != nil {
+		fmt.Fprintf(stderr, "runner: %v\n", err)
+		return runner.ExitConfig
+	}
+	cfg, err := config.Load(pos[0], sys)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return runner.ExitConfig
+	}
+	o.Config, o.Stdout, o.Stderr = cfg, stdout, stderr
+	code, _, err := runner.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "runner: %v\n", err)
+	}
+	return code
+}
+
+func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("runner compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := runner.CompareOptions{Stdout: stdout}
+	fs.IntVar(&o.CPU, "cpu", runtime.NumCPU()-1, "CPU `N` both run on")
+	fs.IntVar(&o.Priority, "priority", 90, "SCHED_FIFO priority `P`")
+	fs.DurationVar(&o.Interval, "interval", time.Millisecond, "period `D`")
+	fs.IntVar(&o.Loops, "loops", 5000, "cycles `N` per run")
+	fs.IntVar(&o.Rounds, "rounds", 3, "A B rounds `R`")
+	wake := fs.String("wake", "sleep", "rtcell wake strategy: sleep or hybrid")
+	jsonPath := fs.String("json", "", "write the comparison as JSON to `F`")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return runner.ExitConfig
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(stderr, "runner compare: unexpected argument %q\n", pos[0])
+		return runner.ExitConfig
+	}
+	o.Wake = rt.Wake(*wake)
+	c, err := runner.Compare(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "runner compare: %v\n", err)
+		if errors.Is(err, context.Canceled) {
+			return runner.ExitWorkerFailed
+		}
+		return runner.ExitConfig
+	}
+	c.WriteText(stdout)
+	if *jsonPath != "" {
+		if err := c.WriteJSONFile(*jsonPath); err != nil {
+			fmt.Fprintf(stderr, "runner compare: %v\n", err)
+			return runner.ExitWorkerFailed
+		}
+	}
+	if !c.Pass {
+		return runner.ExitViolations
+	}
+	return runner.ExitOK
+}
+
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return fmt.Sprintf("runner %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,395 @@
+package sysprep
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// irqAllowed reports whether --allow-irq names q, by number or by a glob
+// over its action names.
+func irqAllowed(q IRQ, allow []string) bool {
+	for _, a := range allow {
+		if a == strconv.Itoa(q.Number) {
+			return true
+		}
+		for _, act := range q.Actions {
+			if ok, _ := path.Match(a, act); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func checkIRQAffinity(env Env, o resolved) Result {
+	irqs, err := env.irqs()
+	if err != nil {
+		return skip(env, err)
+	}
+	in, inErr := env.interrupts()
+	var movable, managed []int
+	var bad, allowed []string
+	active := 0
+	for _, q := range irqs {
+		if len(q.Actions) == 0 {
+			continue // no handler: cannot fire
+		}
+		active++
+		onRT := q.Affinity.intersects(o.rt) || (q.HasEffective && q.Effective.intersects(o.rt))
+		if !onRT {
+			continue
+		}
+		desc := fmt.Sprintf("IRQ %d %s (smp_affinity %s", q.Number, q.Name(), q.Affinity)
+		if q.HasEffective {
+			desc += ", effective " + orNone(q.Effective.String())
+		}
+		if inErr == nil {
+			if n, ok := in.onCPUs(strconv.Itoa(q.Number), o.rt); ok && n > 0 {
+				desc += fmt.Sprintf(", %d on RT CPUs", n)
+			}
+		}
+		if q.Managed != "" {
+			desc += ", " + q.Managed + ": the kernel places it, it cannot be moved"
+		}
+		desc += ")"
+		if irqAllowed(q, o.AllowIRQs) {
+			allowed = append(allowed, desc)
+			continue
+		}
+		bad = append(bad, desc)
+		if q.Managed != "" {
+			managed = append(managed, q.Number)
+		} else {
+			movable = append(movable, q.Number)
+		}
+	}
+	r := Result{Expected: fmt.Sprintf("no IRQ but --allow-irq ones with RT %s in smp_affinity or effective_affinity", cpuWord(o.rt))}
+	suffix := ""
+	if len(allowed) > 0 {
+		suffix = "; allowed: " + strings.Join(allowed, "; ")
+	}
+	if len(bad) == 0 {
+		r.Status = Pass
+		r.Observed = fmt.Sprintf("%d IRQs with handlers, none on RT %s%s", active, cpuWord(o.rt), suffix)
+		return r
+	}
+	r.Observed = fmt.Sprintf("%d of %d IRQs can run on RT %s: %s%s", len(bad), active, cpuWord(o.rt), strings.Join(bad, "; "), suffix)
+	var fixes []string
+	if len(movable) > 0 {
+		r.Status = Fail
+		fixes = append(fixes, forLoop(movable, fmt.Sprintf("echo %s > %s/irq/$n/smp_affinity_list", o.hk, DefaultProcRoot)))
+		fixes = append(fixes, grubRemedy("irqaffinity="+o.hk.String()))
+	} else {
+		r.Status = Warn
+	}
+	if len(managed) > 0 {
+		fixes = append(fixes, "# managed IRQs move only at boot:\n"+grubRemedy("isolcpus=managed_irq,domain,"+o.rt.String()))
+	}
+	r.Remedy = strings.Join(fixes, "\n")
+	return r
+}
+
+func checkIRQDefaultAffinity(env Env, o resolved) Result {
+	p := env.procPath("irq", "default_smp_affinity")
+	s, err := readFile(p)
+	if err != nil {
+		return skip(env, err)
+	}
+	m, err := parseCPUMask(s)
+	if err != nil {
+		return skip(env, parseErr(p, err))
+	}
+	r := Result{
+		Observed: fmt.Sprintf("default_smp_affinity %s (CPUs %s)", trimmed(s), orNone(m.String())),
+		Expected: fmt.Sprintf("excludes RT %s: mask %s (housekeeping CPUs %s)", cpuWord(o.rt), o.hk.mask(), o.hk),
+	}
+	if !m.intersects(o.rt) {
+		r.Status = Pass
+		return r
+	}
+	r.Status = Fail
+	r.Remedy = fmt.Sprintf("echo %s > %s/irq/default_smp_affinity\n%s", o.hk.mask(), DefaultProcRoot, grubRemedy("irqaffinity="+o.hk.String()))
+	return r
+}
+
+func checkIRQBalance(env Env, o resolved) Result {
+	ths, err := env.threads()
+	if err != nil {
+		return skip(env, err)
+	}
+	var pids []int
+	for _, t := range ths {
+		if t.PID == t.TID && t.Comm == "irqbalance" && !t.kthread() {
+			pids = append(pids, t.PID)
+		}
+	}
+	r := Result{Expected: "irqbalance not running, or IRQBALANCE_BANNED_CPULIST covering RT " + cpuWord(o.rt)}
+	if len(pids) == 0 {
+		r.Status, r.Observed = Pass, "irqbalance is not running"
+		return r
+	}
+	var banned cpuSet
+	var how []string
+	for _, pid := range pids {
+		p, err := env.Proc.Proc(pid)
+		if err != nil {
+			continue
+		}
+		envv, err := p.Environ()
+		if err != nil {
+			how = append(how, fmt.Sprintf("environment of pid %d unreadable", pid))
+			continue
+		}
+		for _, kv := range envv {
+			k, v, _ := strings.Cut(kv, "=")
+			var s cpuSet
+			var err error
+			switch k {
+			case "IRQBALANCE_BANNED_CPULIST":
+				s, err = parseCPUList(v)
+			case "IRQBALANCE_BANNED_CPUS":
+				s, err = parseCPUMask(v)
+			default:
+				continue
+			}
+			if err == nil {
+				banned = banned.or(s)
+				how = append(how, kv)
+			}
+		}
+	}
+	r.Observed = fmt.Sprintf("irqbalance running (pid %s)", joinInts(pids))
+	if len(how) > 0 {
+		r.Observed += ", " + strings.Join(how, ", ")
+	}
+	if o.rt.subsetOf(banned) {
+		r.Status = Pass
+		return r
+	}
+	fix := fmt.Sprintf("echo 'IRQBALANCE_BANNED_CPULIST=%s' >> /etc/default/irqbalance && systemctl restart irqbalance\n"+
+		"systemctl disable --now irqbalance   # or stop it and pin IRQs yourself (irq.affinity)", o.rt)
+	iso, _ := env.isolatedCPUs()
+	nz, _, _ := env.nohzFull()
+	if o.rt.subsetOf(iso.or(nz)) {
+		r.Status = Warn
+		r.Observed += "; it does not ban the RT CPUs explicitly (irqbalance ≥ 1.8 skips isolated and nohz_full CPUs, older ones do not)"
+	} else {
+		r.Status = Fail
+		r.Observed += "; it may move IRQs onto RT " + cpuWord(o.rt.andNot(banned))
+	}
+	r.Remedy = fix
+	return r
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+func checkRTRuntime(env Env, o resolved) Result {
+	rt, err := env.sysctlInt("kernel.sched_rt_runtime_us")
+	if err != nil {
+		return skip(env, err)
+	}
+	period, err := env.sysctlInt("kernel.sched_rt_period_us")
+	if err != nil {
+		return skip(env, err)
+	}
+	r := Result{
+		Observed: fmt.Sprintf("kernel.sched_rt_runtime_us = %d, kernel.sched_rt_period_us = %d", rt, period),
+		Expected: "kernel.sched_rt_runtime_us = -1 (no RT throttling)",
+	}
+	if rt < 0 || rt >= period {
+		r.Status = Pass
+		return r
+	}
+	r.Status = Warn
+	r.Observed += fmt.Sprintf(": RT tasks are throttled after %d µs of every %d µs, so a busy RT loop stalls for %d µs", rt, period, period-rt)
+	r.Remedy = sysctlRemedy("kernel.sched_rt_runtime_us", "-1")
+	return r
+}
+
+func checkTimerMigration(env Env, o resolved) Result {
+	v, err := env.sysctlInt("kernel.timer_migration")
+	if err != nil {
+		return skip(env, err)
+	}
+	r := Result{Observed: fmt.Sprintf("kernel.timer_migration = %d", v), Expected: "kernel.timer_migration = 0: timers stay on the CPU that armed them"}
+	if v == 0 {
+		r.Status = Pass
+		return r
+	}
+	r.Status = Warn
+	r.Remedy = sysctlRemedy("kernel.timer_migration", "0")
+	return r
+}
+
+// maxListed bounds how many processes a result names.
+const maxListed = 12
+
+func checkThreads(env Env, o resolved) Result {
+	ths, err := env.threads()
+	if err != nil {
+		return skip(env, err)
+	}
+	self, _ := env.selfPID()
+	type proc struct {
+		pid, n  int
+		comm    string
+		kthread bool
+	}
+	var procs []*proc
+	byPID := map[int]*proc{}
+	total := 0
+	for _, t := range ths {
+		if t.PID == self || t.Allowed.empty() || !t.Allowed.intersects(o.rt) {
+			continue
+		}
+		if t.kthread() && (t.Flags&pfNoSetaffinity != 0 || strings.HasPrefix(t.Comm, "irq/")) {
+			continue // per-CPU kthread, or an IRQ thread (irq.affinity)
+		}
+		total++
+		p := byPID[t.PID]
+		if p == nil {
+			p = &proc{pid: t.PID, kthread: t.kthread()}
+			byPID[t.PID] = p
+			procs = append(procs, p)
+		}
+		if t.TID == t.PID || p.comm == "" {
+			p.comm = t.Comm
+		}
+		p.n++
+	}
+	r := Result{Expected: fmt.Sprintf("no movable thread allowed on RT %s (per-CPU kthreads excluded)", cpuWord(o.rt))}
+	if total == 0 {
+		r.Status = Pass
+		r.Observed = fmt.Sprintf("%d threads checked, none movable on RT %s", len(ths), cpuWord(o.rt))
+		return r
+	}
+	var names []string
+	var pids []int
+	for i, p := range procs {
+		pids = append(pids, p.pid)
+		if i >= maxListed {
+			continue
+		}
+		s := fmt.Sprintf("%s (pid %d", p.comm, p.pid)
+		if p.n > 1 {
+			s += fmt.Sprintf(", %d threads", p.n)
+		}
+		if p.kthread {
+			s += ", kernel"
+		}
+		names = append(names, s+")")
+	}
+	if len(procs) > maxListed {
+		names = append(names, fmt.Sprintf("and %d more", len(procs)-maxListed))
+	}
+	r.Status = Warn
+	r.Observed = fmt.Sprintf("%d threads in %d processes may run on RT %s: %s", total, len(procs), cpuWord(o.rt), strings.Join(names, ", "))
+	r.Remedy = fmt.Sprintf("%s 2>/dev/null\n"+
+		"# at boot, for every service: CPUAffinity=%s in /etc/systemd/system.conf, or isolcpus=domain,%s on the kernel command line",
+		forLoop(pids, "taskset -a -p -c "+o.hk.String()+" $n >/dev/null"), strings.ReplaceAll(o.hk.String(), ",", " "), o.rt)
+	return r
+}
+
+// kthreadPrefixes name the kernel threads the RT task competes with.
+var kthreadPrefixes = []string{"irq/", "ktimers/", "ksoftirqd/", "rcuc/", "rcub/"}
+
+func checkKthreadPriorities(env Env, o resolved) Result {
+	ths, err := env.threads()
+	if err != nil {
+		return skip(env, err)
+	}
+	irqs, _ := env.irqs()
+	allowedIRQ := map[int]bool{}
+	for _, q := range irqs {
+		if irqAllowed(q, o.AllowIRQs) {
+			allowedIRQ[q.Number] = true
+		}
+	}
+	var seen, above, starved []string
+	var starvedTIDs []int
+	for _, t := range ths {
+		if !t.kthread() || !t.Allowed.intersects(o.rt) || !slices.ContainsFunc(kthreadPrefixes, func(p string) bool { return strings.HasPrefix(t.Comm, p) }) {
+			continue
+		}
+		desc := fmt.Sprintf("%s %s", t.Comm, policyName(t.Policy))
+		rtPolicy := t.Policy == schedFIFO || t.Policy == schedRR
+		if rtPolicy {
+			desc += " " + strconv.Itoa(int(t.RTPrio))
+		}
+		seen = append(seen, desc)
+		isAllowedIRQ := false
+		if n, ok := strings.CutPrefix(t.Comm, "irq/"); ok {
+			num, _, _ := strings.Cut(n, "-")
+			if v, err := strconv.Atoi(num); err == nil && allowedIRQ[v] {
+				isAllowedIRQ = true
+			}
+		}
+		switch {
+		case isAllowedIRQ && (!rtPolicy || int(t.RTPrio) <= o.Priority):
+			starved = append(starved, desc)
+			starvedTIDs = append(starvedTIDs, t.TID)
+		case !isAllowedIRQ && rtPolicy && int(t.RTPrio) >= o.Priority:
+			above = append(above, desc)
+		}
+	}
+	r := Result{Expected: fmt.Sprintf("priority 1..98, above the kernel threads on RT %s, below the threads of --allow-irq IRQs", cpuWord(o.rt))}
+	obs := fmt.Sprintf("planned SCHED_FIFO %d", o.Priority)
+	if len(seen) > 0 {
+		obs += "; on RT CPUs: " + strings.Join(seen, ", ")
+	} else {
+		obs += "; no irq, ktimers, ksoftirqd or rcuc threads may run on the RT CPUs"
+	}
+	r.Observed = obs
+	r.Status = Pass
+	var fixes []string
+	if o.Priority >= 99 {
+		r.Status = Warn
+		r.Observed += "; 99 is the level of migration and watchdog kthreads, which the RT task would starve"
+		fixes = append(fixes, "plan priority 98 or lower: sysprep --priority 98, and priority = 98 in the runner config")
+	}
+	if len(above) > 0 {
+		r.Status = Warn
+		r.Observed += "; at or above the plan: " + strings.Join(above, ", ")
+		fixes = append(fixes, fmt.Sprintf("raise the planned priority above %s, or move those IRQs off the RT CPUs (irq.affinity)", strings.Join(above, ", ")))
+	}
+	if len(starved) > 0 {
+		r.Status = Warn
+		r.Observed += "; allowed IRQ threads the RT task would starve: " + strings.Join(starved, ", ")
+		fixes = append(fixes, forLoop(starvedTIDs, fmt.Sprintf("chrt -f -p %d $n", min(o.Priority+1, 99))))
+	}
+	r.Remedy = strings.Join(fixes, "\n")
+	return r
+}
+
+func checkWorkqueue(env Env, o resolved) Result {
+	p := env.sysPath("devices", "virtual", "workqueue", "cpumask")
+	s, err := readFile(p)
+	if err != nil {
+		return skip(env, err)
+	}
+	m, err := parseCPUMask(s)
+	if err != nil {
+		return skip(env, parseErr(p, err))
+	}
+	r := Result{
+		Observed: fmt.Sprintf("workqueue cpumask %s (CPUs %s)", trimmed(s), orNone(m.String())),
+		Expected: fmt.Sprintf("excludes RT %s: mask %s (housekeeping CPUs %s)", cpuWord(o.rt), o.hk.mask(), o.hk),
+	}
+	if !m.intersects(o.rt) {
+		r.Status = Pass
+		return r
+	}
+	r.Status = Warn
+	r.Remedy = sysfsRemedy(DefaultSysRoot+"/devices/virtual/workqueue/cpumask", o.hk.mask()) +
+		"\n" + grubRemedy("workqueue.unbound_cpus="+o.hk.String())
+	return r
+}

@@ -1,0 +1,524 @@
+package sysprep
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/procfs"
+	"github.com/rtcell/rtcell/rt/probe"
+)
+
+// facts caches what several checks read, for one Run.
+type facts struct{ memo map[string]any }
+
+func newFacts() *facts { return &facts{memo: map[string]any{}} }
+
+type memoized[T any] struct {
+	v   T
+	err error
+}
+
+// cached returns the result of f, computed once per Env cache.
+func cached[T any](e Env, key string, f func() (T, error)) (T, error) {
+	if e.facts == nil {
+		return f()
+	}
+	if m, ok := e.facts.memo[key].(memoized[T]); ok {
+		return m.v, m.err
+	}
+	v, err := f()
+	e.facts.memo[key] = memoized[T]{v, err}
+	return v, err
+}
+
+// Host identity, from <proc>/sys/kernel so that fixtures carry their own.
+
+func (e Env) sysctlString(name string) (string, error) {
+	s, err := e.readProc("sys", "kernel", name)
+	return trimmed(s), err
+}
+
+func (e Env) host() Host {
+	h, _ := cached(e, "host", func() (Host, error) {
+		var h Host
+		h.Hostname, _ = e.sysctlString("hostname")
+		h.KernelRelease, _ = e.sysctlString("osrelease")
+		h.KernelVersion, _ = e.sysctlString("version")
+		h.Machine, _ = e.sysctlString("arch")
+		if h.Machine == "" && e.live {
+			if u, err := probe.Uname(); err == nil {
+				h.Machine = u.Machine
+			}
+		}
+		if on, err := e.onlineCPUs(); err == nil {
+			h.CPUs = on.String()
+		}
+		return h, nil
+	})
+	return h
+}
+
+func (e Env) cpuListFile(name string) (cpuSet, error) {
+	return cached(e, "cpulist:"+name, func() (cpuSet, error) {
+		p := e.sysPath("devices", "system", "cpu", name)
+		s, err := readFile(p)
+		if err != nil {
+			return cpuSet{}, err
+		}
+		set, err := parseCPUList(s)
+		if err != nil {
+			return cpuSet{}, parseErr(p, err)
+		}
+		return set, nil
+	})
+}
+
+func (e Env) onlineCPUs() (cpuSet, error) {
+	on, err := e.cpuListFile("online")
+	if err == nil && on.empty() {
+		return on, fmt.Errorf("%s lists no CPU: %w", e.sysPath("devices", "system", "cpu", "online"), ErrMalformed)
+	}
+	return on, err
+}
+
+func (e Env) possibleCPUs() cpuSet {
+	if p, err := e.cpuListFile("possible"); err == nil && !p.empty() {
+		return p
+	}
+	on, _ := e.onlineCPUs()
+	return on
+}
+
+func (e Env) cmdline() (cmdline, error) {
+	return cached(e, "cmdline", func() (cmdline, error) {
+		f, err := e.Proc.CmdLine()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", e.procPath("cmdline"), err)
+		}
+		return parseCmdline(f), nil
+	})
+}
+
+func (e Env) isolatedCPUs() (cpuSet, error) { return e.cpuListFile("isolated") }
+
+// cpuFile reads a one-line file of CPU n, such as "topology/thread_siblings_list".
+func (e Env) cpuFile(n int, name ...string) (string, string, error) {
+	p := e.sysPath(append([]string{"devices", "system", "cpu", "cpu" + strconv.Itoa(n)}, name...)...)
+	s, err := readFile(p)
+	return trimmed(s), p, err
+}
+
+// clockSource is /sys/devices/system/clocksource/clocksource0.
+type clockSource struct {
+	Current   string
+	Available []string
+}
+
+func (e Env) clockSource() (clockSource, error) {
+	dir := e.sysPath("devices", "system", "clocksource", "clocksource0")
+	cur, err := readFile(filepath.Join(dir, "current_clocksource"))
+	if err != nil {
+		return clockSource{}, err
+	}
+	av, err := readFile(filepath.Join(dir, "available_clocksource"))
+	if err != nil {
+		return clockSource{}, err
+	}
+	if trimmed(cur) == "" {
+		return clockSource{}, parseErr(filepath.Join(dir, "current_clocksource"), fmt.Errorf("empty: %w", ErrMalformed))
+	}
+	return clockSource{Current: trimmed(cur), Available: strings.Fields(av)}, nil
+}
+
+// nohzFull returns the nohz_full CPUs; present is false when the kernel
+// lacks CONFIG_NO_HZ_FULL (no sysfs file).
+func (e Env) nohzFull() (set cpuSet, present bool, err error) {
+	p := e.sysPath("devices", "system", "cpu", "nohz_full")
+	s, err := readFile(p)
+	if notExist(err) {
+		return cpuSet{}, false, nil
+	}
+	if err != nil {
+		return cpuSet{}, false, err
+	}
+	set, err = parseNohzFull(s)
+	if err != nil {
+		return cpuSet{}, true, parseErr(p, err)
+	}
+	return set, true, nil
+}
+
+// kernelConfig reads /proc/config.gz, else <boot>/config-<release>.
+func (e Env) kernelConfig() (cfg kernelConfig, source string, err error) {
+	type res struct {
+		cfg kernelConfig
+		src string
+	}
+	r, err := cached(e, "kconfig", func() (res, error) {
+		gz := e.procPath("config.gz")
+		if f, err := os.Open(gz); err == nil {
+			defer f.Close()
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				return res{}, parseErr(gz, fmt.Errorf("%w: %w", ErrMalformed, err))
+			}
+			b, err := io.ReadAll(io.LimitReader(zr, 16<<20))
+			if err != nil {
+				return res{}, parseErr(gz, fmt.Errorf("%w: %w", ErrMalformed, err))
+			}
+			c, err := parseKernelConfig(b)
+			if err != nil {
+				return res{}, parseErr(gz, err)
+			}
+			return res{c, gz}, nil
+		}
+		rel := e.host().KernelRelease
+		if rel == "" {
+			return res{}, fmt.Errorf("no %s and no kernel release to find %s/config-<release>: %w", gz, e.BootRoot, os.ErrNotExist)
+		}
+		p := filepath.Join(e.BootRoot, "config-"+rel)
+		s, err := readFile(p)
+		if err != nil {
+			return res{}, fmt.Errorf("no %s (CONFIG_IKCONFIG_PROC) and %w", gz, err)
+		}
+		c, err := parseKernelConfig([]byte(s))
+		if err != nil {
+			return res{}, parseErr(p, err)
+		}
+		return res{c, p}, nil
+	})
+	return r.cfg, r.src, err
+}
+
+// IRQ is one interrupt line from /proc/irq/<n>.
+type IRQ struct {
+	Number int
+	// Actions are the names of the registered handlers (the
+	// subdirectories of /proc/irq/<n>); an IRQ without one cannot fire.
+	Actions []string
+	// Affinity is smp_affinity, Effective is effective_affinity (absent
+	// on some architectures).
+	Affinity, Effective cpuSet
+	HasEffective        bool
+	// Managed is "managed" when debugfs says the kernel manages the
+	// affinity (it cannot be changed from user space), "likely managed"
+	// when the action name is one of a multiqueue driver that uses
+	// managed affinity, "" otherwise.
+	Managed string
+}
+
+// Name is the action names joined, as /proc/interrupts prints them.
+func (q IRQ) Name() string { return strings.Join(q.Actions, ", ") }
+
+func (e Env) irqs() ([]IRQ, error) {
+	return cached(e, "irqs", func() ([]IRQ, error) {
+		dir := e.procPath("irq")
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", dir, err)
+		}
+		var out []IRQ
+		for _, ent := range ents {
+			n, err := strconv.Atoi(ent.Name())
+			if err != nil || !ent.IsDir() {
+				continue
+			}
+			q, err := e.readIRQ(n)
+			if err != nil {
+				if notExist(err) {
+					continue // freed while we read
+				}
+				return nil, err
+			}
+			out = append(out, q)
+		}
+		slices.SortFunc(out, func(a, b IRQ) int { return a.Number - b.Number })
+		return out, nil
+	})
+}
+
+// likelyManaged matches action names of drivers that spread their queue
+// interrupts with managed affinity (pci_alloc_irq_vectors_affinity):
+// NVMe and virtio block/SCSI queues.
+func likelyManaged(action string) bool {
+	switch {
+	case strings.HasPrefix(action, "nvme") && strings.Contains(action, "q"):
+		return true
+	case strings.HasPrefix(action, "virtio") && (strings.Contains(action, "-req.") || strings.Contains(action, "-request")):
+		return true
+	}
+	return false
+}
+
+func (e Env) readIRQ(n int) (IRQ, error) {
+	q := IRQ{Number: n}
+	dir := e.procPath("irq", strconv.Itoa(n))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return IRQ{}, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	for _, ent := range ents {
+		if ent.IsDir() {
+			q.Actions = append(q.Actions, ent.Name())
+		}
+	}
+	p := filepath.Join(dir, "smp_affinity")
+	s, err := readFile(p)
+	if err != nil {
+		return IRQ{}, err
+	}
+	if q.Affinity, err = parseCPUMask(s); err != nil {
+		return IRQ{}, parseErr(p, err)
+	}
+	p = filepath.Join(dir, "effective_affinity")
+	if s, err := readFile(p); err == nil {
+		if q.Effective, err = parseCPUMask(s); err != nil {
+			return IRQ{}, parseErr(p, err)
+		}
+		q.HasEffective = true
+	}
+	if st, err := readFile(e.sysPath("kernel", "debug", "irq", "irqs", strconv.Itoa(n))); err == nil {
+		if strings.Contains(st, "IRQD_AFFINITY_MANAGED") {
+			q.Managed = "managed"
+		}
+	} else {
+		for _, a := range q.Actions {
+			if likelyManaged(a) {
+				q.Managed = "likely managed"
+			}
+		}
+	}
+	return q, nil
+}
+
+func (e Env) interrupts() (interrupts, error) {
+	return cached(e, "interrupts", func() (interrupts, error) {
+		p := e.procPath("interrupts")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return interrupts{}, fmt.Errorf("reading %s: %w", p, err)
+		}
+		in, err := parseInterrupts(b)
+		if err != nil {
+			return interrupts{}, parseErr(p, err)
+		}
+		return in, nil
+	})
+}
+
+// thread is one task from /proc/<pid>/task/<tid>.
+type thread struct {
+	PID, TID int
+	Comm     string
+	Flags    uint
+	Policy   uint
+	RTPrio   uint
+	Allowed  cpuSet
+}
+
+// Task flags from include/linux/sched.h.
+const (
+	pfKthread       = 0x00200000
+	pfNoSetaffinity = 0x04000000
+)
+
+// Scheduling policies from include/uapi/linux/sched.h.
+const (
+	schedOther = 0
+	schedFIFO  = 1
+	schedRR    = 2
+)
+
+func policyName(p uint) string {
+	switch p {
+	case schedOther:
+		return "OTHER"
+	case schedFIFO:
+		return "FIFO"
+	case schedRR:
+		return "RR"
+	case 3:
+		return "BATCH"
+	case 5:
+		return "IDLE"
+	case 6:
+		return "DEADLINE"
+	}
+	return "policy" + strconv.Itoa(int(p))
+}
+
+func (t thread) kthread() bool { return t.Flags&pfKthread != 0 }
+
+// selfPID is the PID /proc/self points to (sysprep itself, or the process
+// that captured a fixture).
+func (e Env) selfPID() (int, error) {
+	return cached(e, "selfpid", func() (int, error) {
+		p, err := e.Proc.Self()
+		if err != nil {
+			return 0, fmt.Errorf("resolving %s: %w", e.procPath("self"), err)
+		}
+		return p.PID, nil
+	})
+}
+
+// threads lists every task of every process. Tasks that exit while it
+// reads are skipped. A tree without <pid>/task directories (a minimal
+// fixture) gives each process's main thread from <pid>/stat and status.
+func (e Env) threads() ([]thread, error) {
+	return cached(e, "threads", func() ([]thread, error) {
+		procs, err := e.Proc.AllProcs()
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", e.ProcRoot, err)
+		}
+		var out []thread
+		for _, p := range procs {
+			tasks, err := e.Proc.AllThreads(p.PID)
+			dirs := make([]string, len(tasks))
+			for i, t := range tasks {
+				dirs[i] = e.procPath(strconv.Itoa(p.PID), "task", strconv.Itoa(t.PID))
+			}
+			if err != nil {
+				if _, serr := os.Stat(e.procPath(strconv.Itoa(p.PID))); serr != nil || !notExist(err) {
+					continue // exited
+				}
+				tasks, dirs = procfs.Procs{p}, []string{e.procPath(strconv.Itoa(p.PID))}
+			}
+			for i, t := range tasks {
+				th, err := e.readThread(p.PID, t, dirs[i])
+				if err != nil {
+					if notExist(err) || errors.Is(err, errESRCH) {
+						continue
+					}
+					return nil, err
+				}
+				out = append(out, th)
+			}
+		}
+		slices.SortFunc(out, func(a, b thread) int {
+			if a.PID != b.PID {
+				return a.PID - b.PID
+			}
+			return a.TID - b.TID
+		})
+		return out, nil
+	})
+}
+
+// errESRCH stands for a task that died between listing and reading.
+var errESRCH = errors.New("no such process")
+
+func (e Env) readThread(pid int, t procfs.Proc, dir string) (thread, error) {
+	statPath := filepath.Join(dir, "stat")
+	var st procfs.ProcStat
+	err := guard(statPath, func() error {
+		var err error
+		st, err = t.Stat()
+		return err
+	})
+	if err != nil {
+		if notExist(err) {
+			return thread{}, err
+		}
+		if errors.Is(err, ErrMalformed) {
+			return thread{}, err
+		}
+		return thread{}, parseErr(statPath, fmt.Errorf("%w: %w", ErrMalformed, err))
+	}
+	statusPath := filepath.Join(dir, "status")
+	b, err := os.ReadFile(statusPath)
+	if err != nil {
+		return thread{}, fmt.Errorf("reading %s: %w", statusPath, err)
+	}
+	ps, err := parseStatus(b)
+	if err != nil {
+		return thread{}, parseErr(statusPath, err)
+	}
+	return thread{
+		PID: pid, TID: t.PID, Comm: st.Comm, Flags: st.Flags,
+		Policy: st.Policy, RTPrio: st.RTPriority, Allowed: ps.Allowed,
+	}, nil
+}
+
+// selfStatus reads <proc>/self/status: CapEff of the process that runs
+// sysprep (or captured the fixture).
+func (e Env) selfStatus() (procStatus, error) {
+	return cached(e, "selfstatus", func() (procStatus, error) {
+		p := e.procPath("self", "status")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return procStatus{}, fmt.Errorf("reading %s: %w", p, err)
+		}
+		s, err := parseStatus(b)
+		if err != nil {
+			return procStatus{}, parseErr(p, err)
+		}
+		if !s.HasCaps {
+			return procStatus{}, parseErr(p, fmt.Errorf("no CapEff line: %w", ErrMalformed))
+		}
+		return s, nil
+	})
+}
+
+// selfLimits reads the soft limits of <proc>/self/limits through procfs.
+func (e Env) selfLimits() (procfs.ProcLimits, error) {
+	return cached(e, "selflimits", func() (procfs.ProcLimits, error) {
+		p := e.procPath("self", "limits")
+		self, err := e.Proc.Self()
+		if err != nil {
+			return procfs.ProcLimits{}, fmt.Errorf("resolving %s: %w", e.procPath("self"), err)
+		}
+		var l procfs.ProcLimits
+		err = guard(p, func() error {
+			var err error
+			l, err = self.Limits()
+			return err
+		})
+		if err != nil {
+			return procfs.ProcLimits{}, fmt.Errorf("reading %s: %w", p, err)
+		}
+		return l, nil
+	})
+}
+
+// cpuFlags returns the flags of the first CPU in /proc/cpuinfo.
+func (e Env) cpuFlags() ([]string, error) {
+	return cached(e, "cpuflags", func() ([]string, error) {
+		p := e.procPath("cpuinfo")
+		var info []procfs.CPUInfo
+		err := guard(p, func() error {
+			var err error
+			info, err = e.Proc.CPUInfo()
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		if len(info) == 0 {
+			return nil, parseErr(p, fmt.Errorf("no processor: %w", ErrMalformed))
+		}
+		return info[0].Flags, nil
+	})
+}
+
+// sysctlInt reads one integer sysctl through procfs.
+func (e Env) sysctlInt(name string) (int, error) {
+	v, err := e.Proc.SysctlInts(name)
+	p := e.procPath("sys", strings.ReplaceAll(name, ".", "/"))
+	if err != nil {
+		if notExist(err) {
+			return 0, fmt.Errorf("reading %s: %w", p, err)
+		}
+		return 0, parseErr(p, fmt.Errorf("%w: %w", ErrMalformed, err))
+	}
+	if len(v) != 1 {
+		return 0, parseErr(p, fmt.Errorf("%d values, want 1: %w", len(v), ErrMalformed))
+	}
+	return v[0], nil
+}

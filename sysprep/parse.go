@@ -1,0 +1,310 @@
+package sysprep
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// This file holds the pure parsers for the kernel files that
+// prometheus/procfs does not cover (or covers in a way that can panic on
+// malformed input). Each takes the file's content and returns a value or
+// an ErrMalformed error; readers in facts.go add the file name.
+
+// cmdline is the kernel command line as parameter → value, with the
+// kernel's rules: names compare with '-' and '_' equal, the last
+// occurrence wins, and everything after "--" belongs to init.
+type cmdline map[string]string
+
+func normParam(k string) string { return strings.ReplaceAll(k, "-", "_") }
+
+// parseCmdline parses the fields of /proc/cmdline.
+func parseCmdline(fields []string) cmdline {
+	c := cmdline{}
+	for _, f := range fields {
+		if f == "--" {
+			break
+		}
+		k, v, _ := strings.Cut(f, "=")
+		if k == "" {
+			continue
+		}
+		c[normParam(k)] = strings.Trim(v, `"`)
+	}
+	return c
+}
+
+func (c cmdline) get(k string) (string, bool) {
+	v, ok := c[normParam(k)]
+	return v, ok
+}
+
+// isolcpusFlags are the flags the kernel accepts before the cpulist of
+// isolcpus= (kernel/sched/isolation.c).
+var isolcpusFlags = map[string]bool{"nohz": true, "domain": true, "managed_irq": true}
+
+// parseIsolcpus parses the value of isolcpus=, e.g.
+// "managed_irq,domain,1-3", into its flags and CPUs. Without flags the
+// kernel implies "domain".
+func parseIsolcpus(v string) (flags []string, cpus cpuSet, err error) {
+	rest := v
+	for rest != "" && (rest[0] >= 'a' && rest[0] <= 'z') {
+		flag, after, _ := strings.Cut(rest, ",")
+		if !isolcpusFlags[flag] {
+			return nil, cpuSet{}, fmt.Errorf("isolcpus flag %q, want nohz, domain or managed_irq: %w", flag, ErrMalformed)
+		}
+		flags = append(flags, flag)
+		rest = after
+	}
+	cpus, err = parseCPUList(rest)
+	if err != nil {
+		return nil, cpuSet{}, fmt.Errorf("isolcpus=%s: %w", v, err)
+	}
+	if len(flags) == 0 {
+		flags = []string{"domain"}
+	}
+	return flags, cpus, nil
+}
+
+// parseRCUNocbs parses the value of rcu_nocbs=; since Linux 5.17 the
+// value may be empty (no CPU offloaded at boot) or "all".
+func parseRCUNocbs(v string, possible cpuSet) (cpuSet, error) {
+	switch strings.TrimSpace(v) {
+	case "":
+		return cpuSet{}, nil
+	case "all":
+		return possible, nil
+	}
+	return parseCPUList(v)
+}
+
+// parseNohzFull parses /sys/devices/system/cpu/nohz_full, which prints
+// "(null)" when nohz_full= was not given.
+func parseNohzFull(s string) (cpuSet, error) {
+	s = strings.TrimSpace(s)
+	if s == "(null)" {
+		return cpuSet{}, nil
+	}
+	return parseCPUList(s)
+}
+
+// interrupts is /proc/interrupts: per-CPU counts keyed by the label in the
+// first column ("26", "LOC", ...). The header names the CPU of each
+// column; with CPUs offline, column i is not CPU i.
+type interrupts struct {
+	cpus  []int
+	lines map[string]interruptLine
+}
+
+type interruptLine struct {
+	counts []uint64 // aligned with interrupts.cpus; may be shorter (ERR, MIS)
+	desc   string   // chip, hwirq, type and action names as printed
+}
+
+// onCPUs returns how often the interrupt fired on the CPUs in set.
+func (in interrupts) onCPUs(label string, set cpuSet) (uint64, bool) {
+	l, ok := in.lines[label]
+	if !ok {
+		return 0, false
+	}
+	var n uint64
+	for i, c := range l.counts {
+		if set.has(in.cpus[i]) {
+			n += c
+		}
+	}
+	return n, true
+}
+
+// parseInterrupts parses /proc/interrupts.
+func parseInterrupts(b []byte) (interrupts, error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	if !sc.Scan() {
+		return interrupts{}, fmt.Errorf("no header line: %w", ErrMalformed)
+	}
+	in := interrupts{lines: map[string]interruptLine{}}
+	for _, f := range strings.Fields(sc.Text()) {
+		n, ok := strings.CutPrefix(f, "CPU")
+		if !ok {
+			return interrupts{}, fmt.Errorf("header column %q, want CPUn: %w", f, ErrMalformed)
+		}
+		c, err := parseCPUNumber(n)
+		if err != nil {
+			return interrupts{}, fmt.Errorf("header column %q: %w", f, err)
+		}
+		in.cpus = append(in.cpus, c)
+	}
+	if len(in.cpus) == 0 {
+		return interrupts{}, fmt.Errorf("header names no CPU: %w", ErrMalformed)
+	}
+	lineNo := 1
+	for sc.Scan() {
+		lineNo++
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		label, ok := strings.CutSuffix(fields[0], ":")
+		if !ok || label == "" {
+			return interrupts{}, fmt.Errorf("line %d: first column %q, want a label ending in ':': %w", lineNo, fields[0], ErrMalformed)
+		}
+		l := interruptLine{}
+		i := 1
+		for ; i < len(fields) && len(l.counts) < len(in.cpus); i++ {
+			v, err := strconv.ParseUint(fields[i], 10, 64)
+			if err != nil {
+				break
+			}
+			l.counts = append(l.counts, v)
+		}
+		if len(l.counts) == 0 {
+			return interrupts{}, fmt.Errorf("line %d (%s): no counts: %w", lineNo, label, ErrMalformed)
+		}
+		l.desc = strings.Join(fields[i:], " ")
+		in.lines[label] = l
+	}
+	if err := sc.Err(); err != nil {
+		return interrupts{}, fmt.Errorf("line %d: %w: %w", lineNo+1, ErrMalformed, err)
+	}
+	return in, nil
+}
+
+// procStatus holds the fields of /proc/<pid>/status that sysprep needs.
+// procfs's Proc.NewStatus parses the whole file but panics on a Uid line
+// with more than four fields and expands a Cpus_allowed_list range of any
+// size, so sysprep parses these few fields itself, strictly.
+type procStatus struct {
+	Name           string
+	CapEff, CapPrm uint64
+	HasCaps        bool
+	Allowed        cpuSet
+	HasAllowed     bool
+}
+
+// parseStatus parses /proc/<pid>/status.
+func parseStatus(b []byte) (procStatus, error) {
+	var s procStatus
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Name":
+			s.Name = v
+		case "CapEff", "CapPrm":
+			if len(v) != 16 {
+				return procStatus{}, fmt.Errorf("%s %q, want 16 hex digits: %w", k, v, ErrMalformed)
+			}
+			m, err := strconv.ParseUint(v, 16, 64)
+			if err != nil {
+				return procStatus{}, fmt.Errorf("%s %q is not hex: %w", k, v, ErrMalformed)
+			}
+			if k == "CapEff" {
+				s.CapEff, s.HasCaps = m, true
+			} else {
+				s.CapPrm = m
+			}
+		case "Cpus_allowed_list":
+			set, err := parseCPUList(v)
+			if err != nil {
+				return procStatus{}, fmt.Errorf("Cpus_allowed_list: %w", err)
+			}
+			s.Allowed, s.HasAllowed = set, true
+		}
+	}
+	return s, nil
+}
+
+// kernelConfig maps CONFIG_ names to their value: "y", "m", a string, or
+// "n" for "# CONFIG_X is not set".
+type kernelConfig map[string]string
+
+// parseKernelConfig parses a kernel .config (/proc/config.gz, /boot/config-*).
+func parseKernelConfig(b []byte) (kernelConfig, error) {
+	c := kernelConfig{}
+	n := 0
+	for line := range strings.SplitSeq(string(b), "\n") {
+		n++
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			if name, ok := strings.CutSuffix(strings.TrimPrefix(line, "# "), " is not set"); ok && strings.HasPrefix(name, "CONFIG_") {
+				c[name] = "n"
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(k, "CONFIG_") {
+			return nil, fmt.Errorf("line %d %q, want CONFIG_NAME=value: %w", n, line, ErrMalformed)
+		}
+		c[k] = strings.Trim(v, `"`)
+	}
+	if len(c) == 0 {
+		return nil, fmt.Errorf("no CONFIG_ lines: %w", ErrMalformed)
+	}
+	return c, nil
+}
+
+// parseBracketChoice returns the bracketed word of a sysfs choice file
+// such as /sys/kernel/mm/transparent_hugepage/enabled
+// ("always [madvise] never").
+func parseBracketChoice(s string) (string, error) {
+	var chosen string
+	for _, f := range strings.Fields(s) {
+		if len(f) > 2 && f[0] == '[' && f[len(f)-1] == ']' {
+			if chosen != "" {
+				return "", fmt.Errorf("%q has more than one [choice]: %w", s, ErrMalformed)
+			}
+			chosen = f[1 : len(f)-1]
+		}
+	}
+	if chosen == "" {
+		return "", fmt.Errorf("%q has no [choice]: %w", strings.TrimSpace(s), ErrMalformed)
+	}
+	return chosen, nil
+}
+
+// parseBool01 parses a sysfs flag file holding "0" or "1"
+// (/sys/kernel/realtime, cpuidle/stateN/disable).
+func parseBool01(s string) (bool, error) {
+	switch strings.TrimSpace(s) {
+	case "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q, want 0 or 1: %w", strings.TrimSpace(s), ErrMalformed)
+}
+
+// parseUint parses a sysfs file holding one unsigned number
+// (cpuidle/stateN/latency).
+func parseUint(s string) (uint64, error) {
+	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q, want an unsigned number: %w", strings.TrimSpace(s), ErrMalformed)
+	}
+	return v, nil
+}
+
+// parsePMQoSResumeLatency parses power/pm_qos_resume_latency_us of a CPU
+// device: "0" means no constraint, "n/a" means no idle state at all
+// (latency 0 µs), any other number is the limit in µs. It returns the
+// limit and whether one is set.
+func parsePMQoSResumeLatency(s string) (limitUs uint64, set bool, err error) {
+	s = strings.TrimSpace(s)
+	if s == "n/a" {
+		return 0, true, nil
+	}
+	v, err := parseUint(s)
+	if err != nil {
+		return 0, false, err
+	}
+	return v, v != 0, nil
+}
