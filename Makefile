@@ -13,7 +13,7 @@ all: build
 ## build: static binaries of the commands and examples into bin/
 build:
 	@mkdir -p $(BIN)
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./examples/...
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./sysprep/cmd/sysprep ./runner/cmd/runner ./examples/...
 
 ## test: the whole suite, as CI runs it (root tests run when root)
 test: build unit
@@ -37,16 +37,19 @@ cross:
 	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./...
 	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o /dev/null ./...
 	@mkdir -p $(BIN)/linux-arm64 $(BIN)/linux-arm
-	GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm64/ ./examples/...
-	GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/ ./examples/...
+	GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm64/ ./sysprep/cmd/sysprep ./runner/cmd/runner ./examples/...
+	GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/ ./sysprep/cmd/sysprep ./runner/cmd/runner ./examples/...
 
 ## setcap: let bin/* set SCHED_FIFO and lock memory without root
 setcap: build
+	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/runner
 	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/minimal
 
-## run: the main job (the minimal example until the runner lands)
+## run: the commissioning checklist, then the default config (as root, or after `make setcap`)
 run: build
-	$(BIN)/minimal
+	-$(BIN)/sysprep --config configs/default.toml
+	@# exit 1 means deadline violations: a finding, not a failure of make
+	$(BIN)/runner run configs/default.toml || [ $$? -eq 1 ]
 
 clean:
 	rm -rf $(BIN) out

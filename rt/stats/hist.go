@@ -37,6 +37,8 @@ func NewHistogram(mem []uint64) (Histogram, error) {
 // goes to the overflow count and Record returns true, so the caller can log
 // the cycle number (see OverflowLog). Allocation-free; the division by the
 // constant 1000 compiles to a multiply.
+//
+//go:nosplit
 func (h Histogram) Record(latencyNs int64) (overflow bool) {
 	var us uint64
 	if latencyNs > 0 {
@@ -119,6 +121,8 @@ type OverflowLog struct {
 
 // Add logs one overflow at the given cycle number. cyclictest numbers
 // cycles from 0.
+//
+//go:nosplit
 func (o *OverflowLog) Add(cycle uint64) {
 	if o.Total < OverflowCycles {
 		o.Cycles[o.Total] = cycle

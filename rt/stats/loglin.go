@@ -57,6 +57,8 @@ func LogBucketBounds(i int) (lo, hi uint64) {
 
 // Record adds one value. Negative values count as 0. It allocates nothing
 // and has no preemption point (a leaf function without a stack check).
+//
+//go:nosplit
 func (h *LogHist) Record(v int64) {
 	if v < 0 {
 		v = 0

@@ -37,6 +37,8 @@ type Series struct {
 
 // Record adds one sample. It allocates nothing, has no loop and no
 // division, and calls no function that could be a preemption point.
+//
+//go:nosplit
 func (s *Series) Record(v int64) {
 	if s.Count == math.MaxUint64 {
 		s.Saturated = 1

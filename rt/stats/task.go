@@ -58,9 +58,13 @@ func NewRecorder(t *Task, h Histogram) *Recorder {
 	return &Recorder{t: t, h: h}
 }
 
-// Record records one cycle into every statistic. It allocates nothing;
-// without a new worst cycle or a window boundary it runs no loop and calls
-// nothing. Single writer: call it from the loop only.
+// Record records one cycle into every statistic. It allocates nothing, and
+// without a new worst cycle or a window boundary it runs no loop. It and
+// everything it calls are nosplit or leaf functions: recording adds no
+// stack-check prologue, so no point where a pending preemption request
+// would hand the loop's P to a non-RT thread (see NOTES on sysmon and
+// locked goroutines). Single writer: call it from the loop only.
+//
 //go:nosplit
 func (r *Recorder) Record(s Sample) {
 	t := r.t

@@ -69,6 +69,7 @@ func satAdd(a, b int64) int64 { // b > 0
 // compare and two stores; crossing a window boundary (once per window)
 // closes the window, and any empty windows in between, in a separate
 // function.
+//
 //go:nosplit
 func (w *Windows) Record(atNs, latencyNs int64) {
 	if atNs < w.CurEndNs {

@@ -29,6 +29,7 @@ type Worst struct {
 
 // Record offers one cycle. The common case (not among the worst) is one
 // comparison.
+//
 //go:nosplit
 func (w *Worst) Record(cycle uint64, atNs, latencyNs, execNs int64) {
 	if w.Len >= WorstN && latencyNs <= w.Heap[0].LatencyNs {
@@ -42,6 +43,7 @@ func lessBad(a, b *WorstEntry) bool {
 	return a.LatencyNs < b.LatencyNs || (a.LatencyNs == b.LatencyNs && a.Cycle > b.Cycle)
 }
 
+//go:nosplit
 func (w *Worst) insert(e WorstEntry) {
 	h := &w.Heap
 	if w.Len < WorstN {

@@ -1,0 +1,85 @@
+package rt
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rtcell/rtcell/rt/stats"
+)
+
+// BenchmarkCycleBookkeeping is everything the loop does per cycle except
+// the sleep and the user's function: two CLOCK_MONOTONIC reads, one RAW
+// read, the overrun accounting and publishing the cycle to the telemetry
+// block (statistics, histogram, worst cycles, window maxima, seqlock).
+func BenchmarkCycleBookkeeping(b *testing.B) {
+	tel := NewTelemetry(1000)
+	tel.h.Stats.Init(int64(time.Second), nanotime())
+	const period = 1_000_000
+	rel := nanotime()
+	var prevRaw, prevRel int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := uint64(0); n < uint64(b.N); n++ {
+		wake := nanotime()
+		raw := rawNow()
+		end := nanotime()
+		lat := (wake - rel) & 0xfffff // keep the values in a realistic range
+		jit := (raw - prevRaw) - (rel - prevRel)
+		prevRaw, prevRel = raw, rel
+		next, over, missed := account(rel, rel+int64(n%900_000), period, true)
+		tel.record(n, wake, lat, jit&0xffff, end-wake, false, over, missed, 0)
+		rel = next
+	}
+}
+
+// BenchmarkPublish is the cost of publishing one cycle to a telemetry
+// block in shared memory (memfd, mapped shared), against
+// BenchmarkRecordPrivate, the same statistics in private memory without
+// the seqlock: the difference is what publishing adds.
+func BenchmarkPublish(b *testing.B) {
+	tel, f, err := NewSharedTelemetry(1000)
+	if err != nil {
+		b.Skip(err)
+	}
+	defer f.Close()
+	defer tel.Close()
+	tel.h.Stats.Init(int64(time.Second), 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := uint64(0); n < uint64(b.N); n++ {
+		v := int64(n*7919) & 0x3ffff
+		tel.record(n, int64(n)*1_000_000, v, v>>3, v>>2, false, false, 0, 0)
+	}
+}
+
+func BenchmarkRecordPrivate(b *testing.B) {
+	var t stats.Task
+	t.Init(int64(time.Second), 0)
+	mem := make([]uint64, stats.HistogramWords(1000))
+	h, _ := stats.NewHistogram(mem)
+	r := stats.NewRecorder(&t, h)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := uint64(0); n < uint64(b.N); n++ {
+		v := int64(n*7919) & 0x3ffff
+		r.Record(stats.Sample{Cycle: n, AtNs: int64(n) * 1_000_000, LatencyNs: v, JitterNs: v >> 3, ExecNs: v >> 2})
+	}
+}
+
+func BenchmarkNanotime(b *testing.B) {
+	var s int64
+	for i := 0; i < b.N; i++ {
+		s += nanotime()
+	}
+	sinkI = s
+}
+
+func BenchmarkMonotonicRaw(b *testing.B) {
+	var s int64
+	for i := 0; i < b.N; i++ {
+		s += rawNow()
+	}
+	sinkI = s
+}
+
+var sinkI int64
