@@ -83,7 +83,9 @@ type telemHeader struct {
 	GCCycles       uint64
 	HeapAllocs     uint64
 	MarginNs       int64
-	JitterMinNs    int64 // signed extremes; Stats.Jitter holds |jitter|
+	ConsecMisses   uint64 // deadline misses in a row, up to the last cycle
+	MaxConsecMiss  uint64 // the longest such run
+	JitterMinNs    int64  // signed extremes; Stats.Jitter holds |jitter|
 	JitterMaxNs    int64
 	LastWakeNs     int64 // heartbeat: CLOCK_MONOTONIC of the last cycle
 	StopReason     uint64
@@ -259,6 +261,10 @@ func (t *Telemetry) record(n uint64, wake, lat, jit, exec int64, miss, overrun b
 	st.Windows.Record(wake, lat)
 	if miss {
 		h.DeadlineMisses++
+		h.ConsecMisses++
+		h.MaxConsecMiss = max(h.MaxConsecMiss, h.ConsecMisses)
+	} else {
+		h.ConsecMisses = 0
 	}
 	if overrun {
 		h.Overruns++
@@ -370,6 +376,10 @@ func (s *Snapshot) Latency() *stats.Series { return &s.h.Stats.Latency }
 
 // DeadlineMisses is the count so far.
 func (s *Snapshot) DeadlineMisses() uint64 { return s.h.DeadlineMisses }
+
+// ConsecutiveMisses is the number of deadline misses in a row up to the
+// last cycle (0 if the last cycle met its deadline).
+func (s *Snapshot) ConsecutiveMisses() uint64 { return s.h.ConsecMisses }
 
 // PeriodNs is the loop's period.
 func (s *Snapshot) PeriodNs() int64 { return s.h.PeriodNs }

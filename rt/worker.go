@@ -134,6 +134,9 @@ type WorkerOptions struct {
 	Stdout, Stderr io.Writer
 	// MemoryLimit is the worker's GOMEMLIMIT; default DefaultMemoryLimit.
 	MemoryLimit int64
+	// ExtraFiles are passed to the worker after the telemetry block, as
+	// fds 4, 5, …: shared regions (see Program).
+	ExtraFiles []*os.File
 }
 
 // Worker is a running worker process, seen from its supervisor.
@@ -180,7 +183,7 @@ func StartWorker(spec WorkerSpec, o WorkerOptions) (*Worker, error) {
 	cmd.Args[0] = os.Args[0]
 	cmd.Env = append(RTEnviron(os.Environ(), o.MemoryLimit), o.Env...)
 	cmd.Env = append(cmd.Env, envWorkerSpec+"="+string(raw))
-	cmd.ExtraFiles = []*os.File{f}
+	cmd.ExtraFiles = append([]*os.File{f}, o.ExtraFiles...)
 	cmd.Stdout = o.Stdout
 	cmd.Stderr = o.Stderr
 	if cmd.Stderr == nil {
