@@ -179,7 +179,8 @@ func (o *LoopOptions) normalize() error {
 // rescheduled on the same thread with no futex and no other thread
 // involved; the loop checks the thread ID after each yield and restores
 // the scheduling attributes if the goroutine ever did move (counted as a
-// migration). Long sleeps are cut into pieces shorter than 4 ms for the
+// migration). The loop yields only when GOMAXPROCS is 1; with more Ps
+// it stays locked and lets sysmon hand it off. Long sleeps are cut into pieces shorter than 4 ms for the
 // same reason. Other goroutines that are runnable run during the yield,
 // on this thread; an RT worker process should have none.
 type Loop struct {
@@ -188,6 +189,8 @@ type Loop struct {
 	tel  *Telemetry
 	stop atomic.Bool
 	ran  atomic.Bool
+	// noYield is set for the run when the loop must not yield.
+	noYield bool
 }
 
 // NewLoop checks opts and prepares a loop that calls fn once per period.
@@ -305,6 +308,12 @@ func (l *Loop) cycles(ts *threadSetup) string {
 		}
 	}
 	tid := ts.tid
+	// The yield keeps the goroutine on its thread only when this thread
+	// holds the only P. With more Ps another thread could take the
+	// goroutine, so there the loop stays locked and accepts sysmon's
+	// hand-offs: a GOMAXPROCS>1 process is not real-time anyway.
+	noYield := o.noYield || runtime.GOMAXPROCS(0) != 1
+	l.noYield = noYield
 
 	start := nanotime()
 	rel := start + period
@@ -371,7 +380,7 @@ func (l *Loop) cycles(ts *threadSetup) string {
 		}
 		// Yield now, between cycles, if the wait for the next release
 		// would otherwise have to be cut to yield in the middle of it.
-		if !o.noYield && rel-lastYield > yieldNs {
+		if !noYield && rel-lastYield > yieldNs {
 			lastYield = l.yield(ts, &tid)
 		}
 	}
@@ -402,7 +411,7 @@ func account(rel, end, period int64, skip bool) (next int64, overrun bool, misse
 // sleepUntil sleeps until t, in pieces no longer than the yield interval,
 // yielding between pieces (see Loop). It returns the time of the last yield.
 func (l *Loop) sleepUntil(t, lastYield, yieldNs int64) int64 {
-	if !l.opts.noYield {
+	if !l.noYield {
 		for t-lastYield > yieldNs {
 			sleepAbs(lastYield + yieldNs)
 			lastYield = l.yield(nil, nil)
@@ -420,7 +429,7 @@ func (l *Loop) spinUntil(t, lastYield, yieldNs int64) int64 {
 		if now >= t {
 			return lastYield
 		}
-		if !l.opts.noYield && now-lastYield > yieldNs && t-now > 100_000 {
+		if !l.noYield && now-lastYield > yieldNs && t-now > 100_000 {
 			lastYield = l.yield(nil, nil)
 		}
 	}
@@ -434,9 +443,10 @@ func (l *Loop) yield(ts *threadSetup, tid *int) int64 {
 	runtime.LockOSThread()
 	if ts != nil {
 		if now := currentTID(); now != *tid {
-			// The goroutine moved: give the new thread the RT attributes.
+			// The goroutine moved (it should not with one P): give the old
+			// thread back its attributes and this one the RT ones.
 			*tid = now
-			if ts.reapply() == nil {
+			if ts.moveTo(now) == nil {
 				l.tel.migrated()
 			}
 		}

@@ -158,9 +158,19 @@ func (ts *threadSetup) undo() bool {
 	return ok && ts.oldAttr != nil && ts.oldCPUs != nil
 }
 
-// reapply sets the scheduling attributes again on the calling thread, after
-// the goroutine was found on another thread (see Loop).
-func (ts *threadSetup) reapply() error {
+// moveTo follows the goroutine to the calling thread tid, after it was
+// found there (see Loop): the thread it left gets its old policy and
+// affinity back, by TID, and the calling thread gets the RT ones.
+func (ts *threadSetup) moveTo(tid int) error {
+	if ts.oldAttr != nil {
+		a := *ts.oldAttr
+		a.Size = unix.SizeofSchedAttr
+		unix.SchedSetAttr(ts.tid, &a, 0)
+	}
+	if ts.oldCPUs != nil {
+		unix.SchedSetaffinity(ts.tid, ts.oldCPUs)
+	}
+	ts.tid = tid
 	if err := applySched(ts.opts); err != nil {
 		return err
 	}

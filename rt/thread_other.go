@@ -14,6 +14,6 @@ func setupThread(o ThreadOptions) (*threadSetup, error) {
 	return nil, ErrNotSupported
 }
 
-func (ts *threadSetup) undo() bool     { return true }
-func (ts *threadSetup) reapply() error { return ErrNotSupported }
-func currentTID() int                  { return 0 }
+func (ts *threadSetup) undo() bool       { return true }
+func (ts *threadSetup) moveTo(int) error { return ErrNotSupported }
+func currentTID() int                    { return 0 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -104,12 +105,20 @@ func serveWorker(raw string, roles map[string]RoleFunc) int {
 	signal.Ignore(syscall.SIGINT)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
+	parked := make(chan struct{})
 	go func() {
 		// Blocked in the runtime until a signal comes: no work, so it does
 		// not disturb the loop. It runs at the loop's next yield.
+		close(parked)
 		<-term
 		loop.Stop()
 	}()
+	// Let this goroutine and os/signal's reach their blocking points
+	// now: their first run allocates, and must not fall into the loop.
+	<-parked
+	for range 3 {
+		runtime.Gosched()
+	}
 	if _, err := loop.Run(); err != nil {
 		code := WorkerExitFailed
 		if errors.Is(err, ErrPermission) || errors.Is(err, ErrRuntimeSettings) || errors.Is(err, ErrInvalid) {
