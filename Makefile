@@ -15,12 +15,20 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./sysprep/cmd/sysprep ./runner/cmd/runner ./examples/...
 
-## test: the whole suite, as CI runs it (root tests run when root)
-test: build unit
+## test: the whole suite, as CI runs it (root tests run when root), then the QEMU tests
+test: build unit vmtest
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+## vmtest: boot Debian's PREEMPT_RT kernel under QEMU and check sysprep and the runner on it
+vmtest:
+	$(GO) test -tags vmtest -count=1 -v -timeout 15m ./rt/vmtest/...
+
+## fixtures-rt: recapture sysprep/testdata/rt-{good,noiso} from the RT kernel (not in CI)
+fixtures-rt:
+	$(GO) test -tags vmtest -count=1 -v -timeout 15m -run TestCaptureFixtures ./rt/vmtest/ -capture
 
 ## bench: the benchmarks whose figures README quotes
 bench:
