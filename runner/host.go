@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rtcell/rtcell/rt/probe"
+	"github.com/rtcell/rtcell/runner/config"
 	"github.com/rtcell/rtcell/runner/report"
 	"github.com/rtcell/rtcell/sysprep"
 )
@@ -47,7 +48,7 @@ func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Prefligh
 		KernelRelease: r.Host.KernelRelease,
 		KernelVersion: r.Host.KernelVersion,
 		Machine:       r.Host.Machine,
-		CPUs:          runtime.NumCPU(),
+		CPUs:          onlineCPUs(sysRoot),
 		Realtime:      kernelRT,
 	}
 	return pf, h, kernelRT, nil
@@ -56,11 +57,20 @@ func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Prefligh
 // hostInfo identifies the host without sysprep: uname, and whether the
 // kernel is PREEMPT_RT (/sys/kernel/realtime or uname -v).
 func hostInfo(sysRoot string) (report.Host, bool) {
-	h := report.Host{CPUs: runtime.NumCPU()}
+	h := report.Host{CPUs: onlineCPUs(sysRoot)}
 	if u, err := probe.Uname(); err == nil {
 		h.Hostname, h.KernelRelease, h.KernelVersion, h.Machine = u.Nodename, u.Release, u.Version, u.Machine
 	}
 	b, _ := os.ReadFile(filepath.Join(sysRoot, "kernel", "realtime"))
 	h.Realtime = bytes.Equal(bytes.TrimSpace(b), []byte("1")) || strings.Contains(h.KernelVersion, "PREEMPT_RT")
 	return h, h.Realtime
+}
+
+// onlineCPUs counts the online CPUs. runtime.NumCPU counts only those this
+// process may run on, which isolcpus narrows.
+func onlineCPUs(sysRoot string) int {
+	if si, err := config.ReadSysInfo(sysRoot); err == nil && len(si.Online) > 0 {
+		return len(si.Online)
+	}
+	return runtime.NumCPU()
 }
