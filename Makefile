@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin
 CMDS      := sysprep runner
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 export CGO_ENABLED := 0
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 

@@ -14,6 +14,7 @@ func init() {
 	// hang stops publishing: cycle 20 never returns.
 	testRoles["hang"] = func(*WorkerSpec) (CycleFunc, error) {
 		return func(c *Cycle) bool {
+			//lint:ignore SA5002 the role hangs on purpose, for the watchdog
 			for c.N == 20 {
 			}
 			return true
