@@ -22,6 +22,9 @@ var children = map[string]func() (any, error){}
 var testRoles = map[string]RoleFunc{}
 
 func TestMain(m *testing.M) {
+	if name := os.Getenv(envProgram); name != "" {
+		Main(programs[name]()) // supervisor or worker: never returns
+	}
 	ServeWorker(testRoles)
 	if name := os.Getenv(envChild); name != "" {
 		f, ok := children[name]
