@@ -10,11 +10,16 @@ import (
 
 // irqAllowed reports whether --allow-irq names q, by number or by a glob
 // over its action names.
-func irqAllowed(q IRQ, allow []string) bool {
+func irqAllowed(env Env, q *IRQ, allow []string) bool {
 	for _, a := range allow {
 		if a == strconv.Itoa(q.Number) {
 			return true
 		}
+	}
+	if len(allow) == 0 || env.loadActions(q) != nil {
+		return false
+	}
+	for _, a := range allow {
 		for _, act := range q.Actions {
 			if ok, _ := path.Match(a, act); ok {
 				return true
@@ -32,15 +37,29 @@ func checkIRQAffinity(env Env, o resolved) Result {
 	in, inErr := env.interrupts()
 	var movable, managed []int
 	var bad, allowed []string
-	active := 0
-	for _, q := range irqs {
-		if len(q.Actions) == 0 {
-			continue // no handler: cannot fire
+	active := len(irqs)
+	if inErr == nil {
+		active = 0
+		for label := range in.lines {
+			if _, err := strconv.Atoi(label); err == nil {
+				active++
+			}
 		}
-		active++
+	}
+	for i := range irqs {
+		q := &irqs[i]
 		onRT := q.Affinity.intersects(o.rt) || (q.HasEffective && q.Effective.intersects(o.rt))
 		if !onRT {
 			continue
+		}
+		if err := env.loadActions(q); err != nil {
+			if notExist(err) {
+				continue // freed while we read
+			}
+			return skip(env, err)
+		}
+		if len(q.Actions) == 0 {
+			continue // no handler: cannot fire
 		}
 		desc := fmt.Sprintf("IRQ %d %s (smp_affinity %s", q.Number, q.Name(), q.Affinity)
 		if q.HasEffective {
@@ -55,7 +74,7 @@ func checkIRQAffinity(env Env, o resolved) Result {
 			desc += ", " + q.Managed + ": the kernel places it, it cannot be moved"
 		}
 		desc += ")"
-		if irqAllowed(q, o.AllowIRQs) {
+		if irqAllowed(env, q, o.AllowIRQs) {
 			allowed = append(allowed, desc)
 			continue
 		}
@@ -73,7 +92,7 @@ func checkIRQAffinity(env Env, o resolved) Result {
 	}
 	if len(bad) == 0 {
 		r.Status = Pass
-		r.Observed = fmt.Sprintf("%d IRQs with handlers, none on RT %s%s", active, cpuWord(o.rt), suffix)
+		r.Observed = fmt.Sprintf("%d IRQs in use, none on RT %s%s", active, cpuWord(o.rt), suffix)
 		return r
 	}
 	r.Observed = fmt.Sprintf("%d of %d IRQs can run on RT %s: %s%s", len(bad), active, cpuWord(o.rt), strings.Join(bad, "; "), suffix)
@@ -309,9 +328,9 @@ func checkKthreadPriorities(env Env, o resolved) Result {
 	}
 	irqs, _ := env.irqs()
 	allowedIRQ := map[int]bool{}
-	for _, q := range irqs {
-		if irqAllowed(q, o.AllowIRQs) {
-			allowedIRQ[q.Number] = true
+	for i := range irqs {
+		if irqAllowed(env, &irqs[i], o.AllowIRQs) {
+			allowedIRQ[irqs[i].Number] = true
 		}
 	}
 	var seen, above, starved []string
@@ -326,13 +345,7 @@ func checkKthreadPriorities(env Env, o resolved) Result {
 			desc += " " + strconv.Itoa(int(t.RTPrio))
 		}
 		seen = append(seen, desc)
-		isAllowedIRQ := false
-		if n, ok := strings.CutPrefix(t.Comm, "irq/"); ok {
-			num, _, _ := strings.Cut(n, "-")
-			if v, err := strconv.Atoi(num); err == nil && allowedIRQ[v] {
-				isAllowedIRQ = true
-			}
-		}
+		isAllowedIRQ := allowedIRQ[irqThreadNumber(t.Comm)]
 		switch {
 		case isAllowedIRQ && (!rtPolicy || int(t.RTPrio) <= o.Priority):
 			starved = append(starved, desc)

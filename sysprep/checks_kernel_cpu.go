@@ -69,12 +69,12 @@ func checkPreemptRT(env Env, o resolved) Result {
 		case err != nil:
 			seen = append(seen, env.msg(parseErr(rtPath, err)))
 		case on:
-			return Result{Status: Pass, Observed: "/sys/kernel/realtime is 1", Expected: "PREEMPT_RT kernel"}
+			return Result{Status: Pass, Observed: env.show(rtPath) + " is 1", Expected: "PREEMPT_RT kernel"}
 		default:
-			seen = append(seen, "/sys/kernel/realtime is 0")
+			seen = append(seen, env.show(rtPath)+" is 0")
 		}
 	} else {
-		seen = append(seen, "no /sys/kernel/realtime")
+		seen = append(seen, "no "+env.show(rtPath))
 	}
 	h := env.host()
 	if strings.Contains(h.KernelVersion, "PREEMPT_RT") {
@@ -91,7 +91,7 @@ func checkPreemptRT(env Env, o resolved) Result {
 	return Result{
 		Status:   Fail,
 		Observed: "not a PREEMPT_RT kernel: " + strings.Join(seen, "; "),
-		Expected: "/sys/kernel/realtime is 1, or PREEMPT_RT in uname -v",
+		Expected: env.show(rtPath) + " is 1, or PREEMPT_RT in uname -v",
 		Remedy: fmt.Sprintf("apt-get install %s   # Debian's PREEMPT_RT kernel\n"+
 			"reboot   # and pick the -rt entry in GRUB (or set GRUB_DEFAULT)", pkg),
 	}

@@ -52,7 +52,7 @@ func checkSysNice(env Env, o resolved) Result {
 		return skip(env, err)
 	}
 	hasCap := st.CapEff&(1<<probe.CapSysNice) != 0
-	rlimOK := lim.RealtimePriority != unlimited && lim.RealtimePriority >= uint64(o.Priority) || lim.RealtimePriority == unlimited
+	rlimOK := lim.RealtimePriority >= uint64(o.Priority) // unlimited is the largest value
 	var obs []string
 	if hasCap {
 		obs = append(obs, "CAP_SYS_NICE in CapEff")
@@ -261,7 +261,7 @@ func checkContainer(env Env, o resolved) Result {
 		for _, m := range containerMarkers {
 			if strings.Contains(s, "/"+m) {
 				kind = "container"
-				found = append(found, fmt.Sprintf("/proc/%s mentions %s", f, m))
+				found = append(found, fmt.Sprintf("%s mentions %s", env.show(env.procPath(f)), m))
 				break
 			}
 		}
@@ -280,7 +280,7 @@ func checkContainer(env Env, o resolved) Result {
 					if kind == "" {
 						kind = "virtual machine"
 					}
-					found = append(found, fmt.Sprintf("/sys/%s is %q", f, v))
+					found = append(found, fmt.Sprintf("%s is %q", env.show(env.sysPath(f)), v))
 					break
 				}
 			}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rtcell/rtcell/rt/rttest"
 	"github.com/rtcell/rtcell/sysprep/internal/synth"
 )
 
@@ -206,8 +208,9 @@ func TestMalformed(t *testing.T) {
 		{"proc/irq/30/smp_affinity", "zz\n", "irq.affinity", "/proc/irq/30/smp_affinity"},
 		{"proc/irq/default_smp_affinity", "\n", "irq.default_affinity", "/proc/irq/default_smp_affinity"},
 		{"proc/4242/status", "CapEff:\tnothex\n", "priv.sys_nice", "/proc/self/status"},
-		{"proc/10/task/10/stat", "10 (x)", "threads.rt_cpus", "/proc/10/task/10/stat"},
-		{"proc/10/task/10/status", "Cpus_allowed_list:\t9-1\n", "threads.rt_cpus", "/proc/10/task/10/status"},
+		{"proc/10/stat", "10 (x)", "threads.rt_cpus", "/proc/10/stat"},
+		{"proc/1000/task/1002/stat", "1002 (x) S", "threads.rt_cpus", "/proc/1000/task/1002/stat"},
+		{"proc/1000/task/1001/status", "Cpus_allowed_list:\t9-1\n", "threads.rt_cpus", "/proc/1000/task/1001/status"},
 		{"proc/cmdline", "rcu_nocbs=x-y\n", "cpu.rcu_nocbs", "/proc/cmdline"},
 		{"sys/devices/system/cpu/nohz_full", "q\n", "cpu.nohz_full", "/sys/devices/system/cpu/nohz_full"},
 		{"sys/devices/system/cpu/isolated", "1-\n", "cpu.isolated", "/sys/devices/system/cpu/isolated"},
@@ -358,5 +361,70 @@ func TestLive(t *testing.T) {
 	}
 	if !rt && rep.ExitCode() != 2 {
 		t.Errorf("exit code %d on a non-RT kernel, want 2", rep.ExitCode())
+	}
+}
+
+func TestPrivileges(t *testing.T) {
+	env, dir := writeTree(t, synth.Good())
+	set := func(file, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "proc", "4242", file), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	limits := func(rtprio, memlock string) string {
+		return "Limit                     Soft Limit           Hard Limit           Units     \n" +
+			"Max locked memory         " + memlock + "              " + memlock + "              bytes     \n" +
+			"Max realtime priority     " + rtprio + "                    " + rtprio + "                    \n"
+	}
+	run := func() (Result, Result) {
+		rep, err := Run(env, Options{Checks: []string{"priv.sys_nice", "priv.memlock"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Checks[0], rep.Checks[1]
+	}
+	// No capabilities and small limits: both fail with the setcap remedy.
+	set("status", "Name:\tsysprep\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCpus_allowed_list:\t0-3\n")
+	set("limits", limits("0", "65536"))
+	nice, lock := run()
+	if nice.Status != Fail || lock.Status != Fail || !strings.Contains(nice.Remedy, "setcap cap_sys_nice,cap_ipc_lock+ep bin/runner") ||
+		!strings.Contains(lock.Remedy, "LimitMEMLOCK=infinity") {
+		t.Errorf("no privileges: %s %q / %s %q", nice.Status, nice.Observed, lock.Status, lock.Remedy)
+	}
+	// Limits alone suffice: RLIMIT_RTPRIO >= 80 and RLIMIT_MEMLOCK unlimited.
+	set("limits", limits("80", "unlimited"))
+	nice, lock = run()
+	if nice.Status != Pass || lock.Status != Pass || !strings.Contains(nice.Observed, "RLIMIT_RTPRIO 80") {
+		t.Errorf("limits: %s %q / %s %q", nice.Status, nice.Observed, lock.Status, lock.Observed)
+	}
+	// RLIMIT_RTPRIO below the planned priority is not enough.
+	set("limits", limits("50", "unlimited"))
+	if nice, _ = run(); nice.Status != Fail {
+		t.Errorf("RLIMIT_RTPRIO 50 for priority 80: %s", nice.Status)
+	}
+}
+
+func TestBinaryCaps(t *testing.T) {
+	rttest.RequireRoot(t)
+	setcap := rttest.RequireCommand(t, "setcap", "apt-get install -y libcap2-bin")
+	bin := filepath.Join(t.TempDir(), "runner")
+	if err := os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func() Result {
+		rep := runFixture(t, "synth-good", Options{Binary: bin, Checks: []string{"priv.sys_nice"}})
+		return rep.Checks[0]
+	}
+	// The fixture's process has every capability, but the binary has none:
+	// it gets SCHED_FIFO only as root, which is a warning.
+	if r := run(); r.Status != Warn || !strings.Contains(r.Observed, "has no file capabilities") || !strings.Contains(r.Remedy, "setcap cap_sys_nice,cap_ipc_lock+ep "+bin) {
+		t.Errorf("no file caps: %s %q %q", r.Status, r.Observed, r.Remedy)
+	}
+	if out, err := exec.Command(setcap, "cap_sys_nice,cap_ipc_lock+ep", bin).CombinedOutput(); err != nil {
+		t.Skipf("setcap on %s: %v %s", bin, err, out)
+	}
+	if r := run(); r.Status != Pass || !strings.Contains(r.Observed, "cap_ipc_lock,cap_sys_nice=ep") {
+		t.Errorf("with file caps: %s %q", r.Status, r.Observed)
 	}
 }

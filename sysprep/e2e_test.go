@@ -4,22 +4,50 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// buildCommand builds sysprep/cmd/sysprep into a temporary directory.
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+	buildDir  string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildCommand builds sysprep/cmd/sysprep once into a temporary directory.
 func buildCommand(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sysprep")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/sysprep").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "sysprep-e2e")
+		if buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(buildDir, "sysprep")
+		out, err := exec.Command("go", "build", "-o", builtBin, "./cmd/sysprep").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return builtBin
 }
 
 func runCommand(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, code int) {

@@ -111,11 +111,11 @@ func (e Env) sysPath(p ...string) string {
 
 // readFile reads a file and names it in any error.
 func readFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	s, err := readSmall(path)
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", path, err)
 	}
-	return string(b), nil
+	return s, nil
 }
 
 func (e Env) readProc(p ...string) (string, error) { return readFile(e.procPath(p...)) }

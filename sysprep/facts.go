@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/prometheus/procfs"
 	"github.com/rtcell/rtcell/rt/probe"
@@ -212,6 +213,7 @@ type IRQ struct {
 	// when the action name is one of a multiqueue driver that uses
 	// managed affinity, "" otherwise.
 	Managed string
+	loaded  bool // Actions and Managed are read (Env.loadActions)
 }
 
 // Name is the action names joined, as /proc/interrupts prints them.
@@ -260,15 +262,6 @@ func likelyManaged(action string) bool {
 func (e Env) readIRQ(n int) (IRQ, error) {
 	q := IRQ{Number: n}
 	dir := e.procPath("irq", strconv.Itoa(n))
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return IRQ{}, fmt.Errorf("listing %s: %w", dir, err)
-	}
-	for _, ent := range ents {
-		if ent.IsDir() {
-			q.Actions = append(q.Actions, ent.Name())
-		}
-	}
 	p := filepath.Join(dir, "smp_affinity")
 	s, err := readFile(p)
 	if err != nil {
@@ -284,24 +277,55 @@ func (e Env) readIRQ(n int) (IRQ, error) {
 		}
 		q.HasEffective = true
 	}
-	if st, err := readFile(e.sysPath("kernel", "debug", "irq", "irqs", strconv.Itoa(n))); err == nil {
-		if strings.Contains(st, "IRQD_AFFINITY_MANAGED") {
-			q.Managed = "managed"
+	return q, nil
+}
+
+// loadActions fills q.Actions and q.Managed. It lists /proc/irq/<n>, so
+// callers load them only for the IRQs they report on: on a box with
+// thousands of IRQs the listing would dominate a run.
+func (e Env) loadActions(q *IRQ) error {
+	if q.loaded {
+		return nil
+	}
+	dir := e.procPath("irq", strconv.Itoa(q.Number))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", dir, err)
+	}
+	q.Actions = nil
+	for _, ent := range ents {
+		if ent.IsDir() {
+			q.Actions = append(q.Actions, ent.Name())
 		}
-	} else {
+	}
+	q.Managed = ""
+	if !e.irqDebugfs() {
 		for _, a := range q.Actions {
 			if likelyManaged(a) {
 				q.Managed = "likely managed"
 			}
 		}
+	} else if st, err := readFile(e.sysPath("kernel", "debug", "irq", "irqs", strconv.Itoa(q.Number))); err == nil && strings.Contains(st, "IRQD_AFFINITY_MANAGED") {
+		q.Managed = "managed"
 	}
-	return q, nil
+	q.loaded = true
+	return nil
+}
+
+// irqDebugfs reports whether debugfs shows IRQ state
+// (CONFIG_GENERIC_IRQ_DEBUGFS, debugfs mounted and readable).
+func (e Env) irqDebugfs() bool {
+	ok, _ := cached(e, "irqdebugfs", func() (bool, error) {
+		_, err := os.Stat(e.sysPath("kernel", "debug", "irq", "irqs"))
+		return err == nil, nil
+	})
+	return ok
 }
 
 func (e Env) interrupts() (interrupts, error) {
 	return cached(e, "interrupts", func() (interrupts, error) {
 		p := e.procPath("interrupts")
-		b, err := os.ReadFile(p)
+		b, err := readSmall(p)
 		if err != nil {
 			return interrupts{}, fmt.Errorf("reading %s: %w", p, err)
 		}
@@ -377,23 +401,39 @@ func (e Env) threads() ([]thread, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", e.ProcRoot, err)
 		}
+		irqs, _ := e.irqs()
+		byNum := make(map[int]IRQ, len(irqs))
+		for _, q := range irqs {
+			byNum[q.Number] = q
+		}
 		var out []thread
 		for _, p := range procs {
+			pdir := e.procPath(strconv.Itoa(p.PID))
+			// A single-threaded process (most kthreads) is its own main
+			// thread: read <pid>/stat and skip listing <pid>/task.
+			th, n, err := e.readThread(p.PID, p.PID, pdir, byNum)
+			if errors.Is(err, ErrMalformed) {
+				return nil, err
+			}
+			if err == nil && n == 1 {
+				out = append(out, th)
+				continue
+			}
 			tasks, err := e.Proc.AllThreads(p.PID)
 			dirs := make([]string, len(tasks))
 			for i, t := range tasks {
-				dirs[i] = e.procPath(strconv.Itoa(p.PID), "task", strconv.Itoa(t.PID))
+				dirs[i] = filepath.Join(pdir, "task", strconv.Itoa(t.PID))
 			}
 			if err != nil {
-				if _, serr := os.Stat(e.procPath(strconv.Itoa(p.PID))); serr != nil || !notExist(err) {
+				if _, serr := os.Stat(pdir); serr != nil || !notExist(err) {
 					continue // exited
 				}
-				tasks, dirs = procfs.Procs{p}, []string{e.procPath(strconv.Itoa(p.PID))}
+				tasks, dirs = procfs.Procs{p}, []string{pdir}
 			}
 			for i, t := range tasks {
-				th, err := e.readThread(p.PID, t, dirs[i])
+				th, _, err := e.readThread(p.PID, t.PID, dirs[i], byNum)
 				if err != nil {
-					if notExist(err) || errors.Is(err, errESRCH) {
+					if notExist(err) || errors.Is(err, syscall.ESRCH) {
 						continue
 					}
 					return nil, err
@@ -411,39 +451,59 @@ func (e Env) threads() ([]thread, error) {
 	})
 }
 
-// errESRCH stands for a task that died between listing and reading.
-var errESRCH = errors.New("no such process")
-
-func (e Env) readThread(pid int, t procfs.Proc, dir string) (thread, error) {
+// readThread reads one task's stat and, when a check needs it, its
+// allowed CPUs from status. An IRQ thread runs where its IRQ is routed
+// (irq_thread_check_affinity), so its CPUs come from the IRQ; a per-CPU
+// kthread that no check looks at is not read further.
+// It also returns the task's num_threads field.
+func (e Env) readThread(pid, tid int, dir string, irqs map[int]IRQ) (thread, uint, error) {
 	statPath := filepath.Join(dir, "stat")
-	var st procfs.ProcStat
-	err := guard(statPath, func() error {
-		var err error
-		st, err = t.Stat()
-		return err
-	})
+	b, err := readSmall(statPath)
 	if err != nil {
-		if notExist(err) {
-			return thread{}, err
+		return thread{}, 0, fmt.Errorf("reading %s: %w", statPath, err)
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return thread{}, 0, parseErr(statPath, err)
+	}
+	th := thread{PID: pid, TID: tid, Comm: st.Comm, Flags: st.Flags, Policy: st.Policy, RTPrio: st.RTPrio}
+	if th.kthread() {
+		if q, ok := irqs[irqThreadNumber(th.Comm)]; ok {
+			th.Allowed = q.Affinity
+			if q.HasEffective && !q.Effective.empty() {
+				th.Allowed = q.Effective // CONFIG_GENERIC_IRQ_EFFECTIVE_AFF_MASK
+			}
+			return th, st.NumThreads, nil
 		}
-		if errors.Is(err, ErrMalformed) {
-			return thread{}, err
+		if th.Flags&pfNoSetaffinity != 0 && !slices.ContainsFunc(kthreadPrefixes, func(p string) bool { return strings.HasPrefix(th.Comm, p) }) {
+			return th, st.NumThreads, nil
 		}
-		return thread{}, parseErr(statPath, fmt.Errorf("%w: %w", ErrMalformed, err))
 	}
 	statusPath := filepath.Join(dir, "status")
-	b, err := os.ReadFile(statusPath)
+	b, err = readSmall(statusPath)
 	if err != nil {
-		return thread{}, fmt.Errorf("reading %s: %w", statusPath, err)
+		return thread{}, 0, fmt.Errorf("reading %s: %w", statusPath, err)
 	}
 	ps, err := parseStatus(b)
 	if err != nil {
-		return thread{}, parseErr(statusPath, err)
+		return thread{}, 0, parseErr(statusPath, err)
 	}
-	return thread{
-		PID: pid, TID: t.PID, Comm: st.Comm, Flags: st.Flags,
-		Policy: st.Policy, RTPrio: st.RTPriority, Allowed: ps.Allowed,
-	}, nil
+	th.Allowed = ps.Allowed
+	return th, st.NumThreads, nil
+}
+
+// irqThreadNumber returns N of an IRQ thread named "irq/N-name", or -1.
+func irqThreadNumber(comm string) int {
+	rest, ok := strings.CutPrefix(comm, "irq/")
+	if !ok {
+		return -1
+	}
+	num, _, _ := strings.Cut(rest, "-")
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // selfStatus reads <proc>/self/status: CapEff of the process that runs
@@ -451,7 +511,7 @@ func (e Env) readThread(pid int, t procfs.Proc, dir string) (thread, error) {
 func (e Env) selfStatus() (procStatus, error) {
 	return cached(e, "selfstatus", func() (procStatus, error) {
 		p := e.procPath("self", "status")
-		b, err := os.ReadFile(p)
+		b, err := readSmall(p)
 		if err != nil {
 			return procStatus{}, fmt.Errorf("reading %s: %w", p, err)
 		}
@@ -488,22 +548,20 @@ func (e Env) selfLimits() (procfs.ProcLimits, error) {
 }
 
 // cpuFlags returns the flags of the first CPU in /proc/cpuinfo.
+// procfs's CPUInfo is built per GOARCH (and only on Linux), so it would
+// misread an x86 fixture on an arm64 machine; sysprep needs one line.
 func (e Env) cpuFlags() ([]string, error) {
 	return cached(e, "cpuflags", func() ([]string, error) {
 		p := e.procPath("cpuinfo")
-		var info []procfs.CPUInfo
-		err := guard(p, func() error {
-			var err error
-			info, err = e.Proc.CPUInfo()
-			return err
-		})
+		s, err := readFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", p, err)
+			return nil, err
 		}
-		if len(info) == 0 {
-			return nil, parseErr(p, fmt.Errorf("no processor: %w", ErrMalformed))
+		f, err := parseCPUFlags(s)
+		if err != nil {
+			return nil, parseErr(p, err)
 		}
-		return info[0].Flags, nil
+		return f, nil
 	})
 }
 

@@ -2,7 +2,6 @@ package sysprep
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -119,8 +118,8 @@ func (in interrupts) onCPUs(label string, set cpuSet) (uint64, bool) {
 }
 
 // parseInterrupts parses /proc/interrupts.
-func parseInterrupts(b []byte) (interrupts, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
+func parseInterrupts(b string) (interrupts, error) {
+	sc := bufio.NewScanner(strings.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	if !sc.Scan() {
 		return interrupts{}, fmt.Errorf("no header line: %w", ErrMalformed)
@@ -185,9 +184,9 @@ type procStatus struct {
 }
 
 // parseStatus parses /proc/<pid>/status.
-func parseStatus(b []byte) (procStatus, error) {
+func parseStatus(b string) (procStatus, error) {
 	var s procStatus
-	for line := range strings.SplitSeq(string(b), "\n") {
+	for line := range strings.SplitSeq(b, "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
@@ -212,7 +211,7 @@ func parseStatus(b []byte) (procStatus, error) {
 		case "Cpus_allowed_list":
 			set, err := parseCPUList(v)
 			if err != nil {
-				return procStatus{}, fmt.Errorf("Cpus_allowed_list: %w", err)
+				return procStatus{}, fmt.Errorf("field Cpus_allowed_list: %w", err)
 			}
 			s.Allowed, s.HasAllowed = set, true
 		}
@@ -307,4 +306,58 @@ func parsePMQoSResumeLatency(s string) (limitUs uint64, set bool, err error) {
 		return 0, false, err
 	}
 	return v, v != 0, nil
+}
+
+// procStat holds the fields of /proc/<pid>/task/<tid>/stat that sysprep
+// needs. procfs's Proc.Stat scans all 44 fields with fmt.Fscan and panics
+// on a line cut short after the command name; sysprep reads this file for
+// every thread of the box, so it parses the four fields it needs itself.
+type procStat struct {
+	Comm           string
+	Flags          uint
+	NumThreads     uint
+	RTPrio, Policy uint
+}
+
+// parseStat parses a stat line: "pid (comm) state ppid ...", where comm
+// may hold spaces and parentheses, so it ends at the last ')'.
+func parseStat(s string) (procStat, error) {
+	l, r := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if l < 0 || r < l {
+		return procStat{}, fmt.Errorf("no (comm) field: %w", ErrMalformed)
+	}
+	st := procStat{Comm: s[l+1 : r]}
+	f := strings.Fields(s[r+1:])
+	// After comm: state is field 3 of stat(5), so field n is f[n-3].
+	const flags, numThreads, rtprio, policy = 9, 20, 40, 41
+	if len(f) < policy-2 {
+		return procStat{}, fmt.Errorf("%d fields after comm, want at least %d: %w", len(f), policy-2, ErrMalformed)
+	}
+	for _, x := range []struct {
+		n   int
+		dst *uint
+	}{{flags, &st.Flags}, {numThreads, &st.NumThreads}, {rtprio, &st.RTPrio}, {policy, &st.Policy}} {
+		v, err := strconv.ParseUint(f[x.n-3], 10, 32)
+		if err != nil {
+			return procStat{}, fmt.Errorf("stat field %d %q is not a number: %w", x.n, f[x.n-3], ErrMalformed)
+		}
+		*x.dst = uint(v)
+	}
+	return st, nil
+}
+
+// parseCPUFlags returns the feature flags of the first processor in
+// /proc/cpuinfo: the "flags" line on x86, "Features" on arm.
+func parseCPUFlags(s string) ([]string, error) {
+	for line := range strings.SplitSeq(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "flags", "Features":
+			return strings.Fields(v), nil
+		}
+	}
+	return nil, fmt.Errorf("no flags or Features line: %w", ErrMalformed)
 }

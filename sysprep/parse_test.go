@@ -176,7 +176,7 @@ ERR:          0
 `
 
 func TestParseInterrupts(t *testing.T) {
-	in, err := parseInterrupts([]byte(interruptsOffline))
+	in, err := parseInterrupts(interruptsOffline)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestParseInterrupts(t *testing.T) {
 	}
 	for name, s := range bad {
 		t.Run(name, func(t *testing.T) {
-			if _, err := parseInterrupts([]byte(s)); !errors.Is(err, ErrMalformed) {
+			if _, err := parseInterrupts(s); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
 		})
@@ -214,7 +214,7 @@ func TestParseInterrupts(t *testing.T) {
 
 func TestParseStatus(t *testing.T) {
 	good := "Name:\tbash\nUid:\t0\t0\t0\t0\t0\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000800000\nCpus_allowed_list:\t0-1\n"
-	s, err := parseStatus([]byte(good))
+	s, err := parseStatus(good)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestParseStatus(t *testing.T) {
 		"negative range": "Cpus_allowed_list:\t5-1\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := parseStatus([]byte(in)); !errors.Is(err, ErrMalformed) {
+			if _, err := parseStatus(in); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
 		})
@@ -322,7 +322,7 @@ func FuzzParseInterrupts(f *testing.F) {
 	f.Add(interruptsOffline)
 	f.Add("CPU0\n0: 1\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		in, err := parseInterrupts([]byte(s))
+		in, err := parseInterrupts(s)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
@@ -342,7 +342,7 @@ func FuzzParseStatus(f *testing.F) {
 	f.Add("Name:\tbash\nCapEff:\t000001ffffffffff\nCpus_allowed_list:\t0-1\n")
 	f.Add("Uid:\t0\t0\t0\t0\t0\t0\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		st, err := parseStatus([]byte(s))
+		st, err := parseStatus(s)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
@@ -380,4 +380,47 @@ func FuzzParseCmdline(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseStat(t *testing.T) {
+	line := "21 (migration/1) S 2 0 0 0 -1 69238848 0 0 0 0 0 0 0 0 -100 0 1 0 3 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 99 1 0 0 0 0 0 0 0 0 0 0 0\n"
+	st, err := parseStat(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Comm != "migration/1" || st.Flags != 69238848 || st.RTPrio != 99 || st.Policy != 1 {
+		t.Fatalf("parseStat = %+v", st)
+	}
+	odd, err := parseStat("7 (a) b (c)) S" + line[strings.Index(line, ") S")+3:])
+	if err != nil || odd.Comm != "a) b (c)" {
+		t.Fatalf("comm with parentheses: %+v %v", odd, err)
+	}
+	for _, in := range []string{"", "1 (x)", "1 x S 2", "1 (x) S 2 0", ")(", strings.Replace(line, " 99 1 ", " 99 x ", 1)} {
+		if _, err := parseStat(in); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: err = %v, want ErrMalformed", in, err)
+		}
+	}
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add("21 (migration/1) S 2 0 0 0 -1 69238848 0 0 0 0 0 0 0 0 -100 0 1 0 3 0 0 1 0 0 0 0 0 0 0 2 0 0 0 0 17 1 99 1 0 0 0\n")
+	f.Add("1 (x)")
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := parseStat(s); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", err)
+		}
+	})
+}
+
+func TestParseCPUFlags(t *testing.T) {
+	f, err := parseCPUFlags("processor\t: 0\nflags\t\t: fpu tsc constant_tsc\n\nprocessor\t: 1\nflags\t\t: fpu\n")
+	if err != nil || !slices.Equal(f, []string{"fpu", "tsc", "constant_tsc"}) {
+		t.Fatalf("x86 flags = %v, %v", f, err)
+	}
+	if f, err := parseCPUFlags("processor : 0\nFeatures : fp asimd\n"); err != nil || !slices.Equal(f, []string{"fp", "asimd"}) {
+		t.Fatalf("arm Features = %v, %v", f, err)
+	}
+	if _, err := parseCPUFlags("processor : 0\n"); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("no flags: err = %v", err)
+	}
 }

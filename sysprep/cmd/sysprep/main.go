@@ -149,13 +149,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch *format {
 	case "json":
+		// JSON has no place for notes about the run: warn on stderr.
+		for _, n := range rep.Notes {
+			fmt.Fprintf(stderr, "sysprep: warning: %s\n", n)
+		}
 		err = rep.WriteJSON(stdout)
 	case "markdown":
 		err = rep.WriteMarkdown(stdout)
 	default:
-		for _, n := range rep.Notes {
-			fmt.Fprintf(stderr, "sysprep: warning: %s\n", n)
-		}
 		err = rep.WriteTable(stdout, colour(stdout))
 	}
 	if err != nil {

@@ -190,11 +190,12 @@ func Files(p Params) map[string]string {
 			fmt.Fprintf(&in, " %10d", cnt)
 		}
 		fmt.Fprintf(&in, "  IR-PCI-MSIX-0000:00:1f.6 %d-edge      %s\n", 409600+i, name)
+		// The IRQ thread follows the effective affinity.
 		irqThreads = append(irqThreads, struct {
 			n        int
 			name     string
 			affinity []int
-		}{n, name, aff})
+		}{n, name, []int{eff}})
 	}
 	for _, l := range []string{"NMI", "LOC", "RES", "CAL", "TLB"} {
 		fmt.Fprintf(&in, "%s:", l)
@@ -208,22 +209,22 @@ func Files(p Params) map[string]string {
 
 	// Tasks.
 	pid := 0
-	addTask := func(comm string, flags uint, policy, prio int, allowed []int, tid int) {
+	addTask := func(comm string, flags uint, policy, prio int, allowed []int, tid int, threads int) {
 		d := fmt.Sprintf("proc/%d/task/%d/", pid, tid)
-		stat := fmt.Sprintf("%d (%s) S 2 0 0 0 -1 %d 0 0 0 0 0 0 0 0 %d 0 1 0 10 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 %d %d %d 0 0 0 0 0 0 0 0 0 0 0\n",
-			tid, comm, flags, -1-prio, allowed[0], prio, policy)
+		stat := fmt.Sprintf("%d (%s) S 2 0 0 0 -1 %d 0 0 0 0 0 0 0 0 %d 0 %d 0 10 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 %d %d %d 0 0 0 0 0 0 0 0 0 0 0\n",
+			tid, comm, flags, -1-prio, threads, allowed[0], prio, policy)
 		status := fmt.Sprintf("Name:\t%s\nUmask:\t0000\nState:\tS (sleeping)\nTgid:\t%d\nPid:\t%d\nPPid:\t2\n"+
 			"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n"+
 			"CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nCpus_allowed:\t%s\nCpus_allowed_list:\t%s\n",
 			comm, pid, tid, mask(allowed), cpuList(append([]int(nil), allowed...)))
 		f[d+"stat"] = stat
 		f[d+"status"] = status
-		// Of the process-level files sysprep reads only self/status,
-		// self/limits and 1/cgroup; the tree leaves the rest out.
-		if tid == pid && (pid == 1 || pid == 4242) {
+		if tid == pid {
 			pd := fmt.Sprintf("proc/%d/", pid)
 			f[pd+"stat"], f[pd+"status"] = stat, status
-			f[pd+"cgroup"] = "0::/init.scope\n"
+			if pid == 1 || pid == 4242 {
+				f[pd+"cgroup"] = "0::/init.scope\n"
+			}
 		}
 	}
 	const kthread, noSetAff = 0x00200000, 0x04000000
@@ -232,9 +233,9 @@ func Files(p Params) map[string]string {
 		userAllowed = hk
 	}
 	pid = 1
-	addTask("systemd", 0x400100, 0, 0, userAllowed, 1)
+	addTask("systemd", 0x400100, 0, 0, userAllowed, 1, 1)
 	pid = 2
-	addTask("kthreadd", kthread, 0, 0, userAllowed, 2)
+	addTask("kthreadd", kthread, 0, 0, userAllowed, 2, 1)
 	pid = 10
 	for _, c := range all {
 		for _, k := range []struct {
@@ -244,11 +245,11 @@ func Files(p Params) map[string]string {
 			if k.comm == "ktimers/%d" && !p.RT {
 				continue
 			}
-			addTask(fmt.Sprintf(k.comm, c), kthread|noSetAff, k.policy, k.prio, []int{c}, pid)
+			addTask(fmt.Sprintf(k.comm, c), kthread|noSetAff, k.policy, k.prio, []int{c}, pid, 1)
 			pid++
 		}
 		if p.Isolate && isRT[c] {
-			addTask(fmt.Sprintf("rcuop/%d", c), kthread, 0, 0, userAllowed, pid)
+			addTask(fmt.Sprintf("rcuop/%d", c), kthread, 0, 0, userAllowed, pid, 1)
 			pid++
 		}
 	}
@@ -257,19 +258,19 @@ func Files(p Params) map[string]string {
 		if len(comm) > 15 {
 			comm = comm[:15]
 		}
-		addTask(comm, kthread, 1, 50, q.affinity, pid)
+		addTask(comm, kthread, 1, 50, q.affinity, pid, 1)
 		pid++
 	}
 	pid = 1000
 	for i := 0; i < p.Processes; i++ {
 		base := pid
 		for t := 0; t < 4; t++ {
-			addTask(fmt.Sprintf("plc-hmi-%d", i), 0x400000, 0, 0, userAllowed, base+t)
+			addTask(fmt.Sprintf("plc-hmi-%d", i), 0x400000, 0, 0, userAllowed, base+t, 4)
 		}
 		pid += 10
 	}
 	pid = 4242
-	addTask("sysprep", 0x400000, 0, 0, all, 4242)
+	addTask("sysprep", 0x400000, 0, 0, all, 4242, 1)
 	f["proc/4242/limits"] = "Limit                     Soft Limit           Hard Limit           Units     \n" +
 		"Max cpu time              unlimited            unlimited            seconds   \n" +
 		"Max open files            1024                 524288               files     \n" +
