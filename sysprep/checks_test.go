@@ -152,7 +152,7 @@ func TestNoIsolation(t *testing.T) {
 		t.Fatalf("RT CPUs %q, notes %v: want the last CPU with a warning", rep.Host.RTCPUs, rep.Notes)
 	}
 	for id, want := range map[string]Status{
-		"cpu.isolated": Fail, "cpu.nohz_full": Warn, "cpu.rcu_nocbs": Warn, "irq.default_affinity": Fail,
+		"cpu.isolated": Fail, "cpu.nohz_full": Fail, "cpu.rcu_nocbs": Warn, "irq.default_affinity": Fail,
 		"threads.rt_cpus": Warn, "workqueue.cpumask": Warn, "cpu.idle": Warn, "kernel.preempt_rt": Pass,
 	} {
 		if r := result(t, rep, id); r.Status != want {
