@@ -371,8 +371,15 @@ func (s *Snapshot) Running() bool { return s.h.State == stateRunning }
 // Done reports whether the loop has finished.
 func (s *Snapshot) Done() bool { return s.h.State == stateDone }
 
-// Latency, Jitter and Exec give the live series (for status lines).
+// Latency, Jitter (absolute) and Exec give the live series, for status
+// lines and metrics.
 func (s *Snapshot) Latency() *stats.Series { return &s.h.Stats.Latency }
+
+// Jitter is the series of absolute period jitter.
+func (s *Snapshot) Jitter() *stats.Series { return &s.h.Stats.Jitter }
+
+// Exec is the series of execution times.
+func (s *Snapshot) Exec() *stats.Series { return &s.h.Stats.Exec }
 
 // DeadlineMisses is the count so far.
 func (s *Snapshot) DeadlineMisses() uint64 { return s.h.DeadlineMisses }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -424,4 +426,83 @@ func TestCompare(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
+}
+
+// TestMetrics: with [report] metrics the runner serves Prometheus text on
+// loopback during the run, and writes the textfile with the final counts.
+func TestMetrics(t *testing.T) {
+	rttest.RequireRoot(t)
+	dir := t.TempDir()
+	prom := filepath.Join(dir, "rtcell.prom")
+	cfg := filepath.Join(dir, "run.toml")
+	os.WriteFile(cfg, []byte(taskConfig("cycles = 3000")+"\n[report]\nmetrics = \"127.0.0.1:0\"\nmetrics_textfile = \""+prom+"\"\n"), 0o644)
+	jsonPath := filepath.Join(dir, "run.json")
+	cmd := exec.Command(runnerBin, "run", cfg, "--json", jsonPath, "--quiet")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var url string
+	buf := make([]byte, 4096)
+	var seen []byte
+	for url == "" {
+		n, err := stdout.Read(buf)
+		if err != nil {
+			t.Fatalf("no metrics address in the output: %v\n%s", err, seen)
+		}
+		seen = append(seen, buf[:n]...)
+		if i := bytes.Index(seen, []byte("metrics: http://")); i >= 0 {
+			if j := bytes.IndexByte(seen[i:], '\n'); j > 0 {
+				url = string(seen[i+len("metrics: ") : i+j])
+			}
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type %q", ct)
+	}
+	live := metricValue(t, string(body), `rtcell_task_cycles_total{task="t"}`)
+	if live <= 0 || live >= 3000 {
+		t.Errorf("mid-run scrape: %v cycles, want between 0 and 3000", live)
+	}
+	if !strings.Contains(string(body), `rtcell_task_up{task="t"} 1`) {
+		t.Error("task not up in the mid-run scrape")
+	}
+	io.Copy(io.Discard, stdout)
+	cmd.Wait()
+	b, err := os.ReadFile(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(t, string(b), `rtcell_task_cycles_total{task="t"}`); got != 3000 {
+		t.Errorf("textfile after the run: %v cycles, want 3000", got)
+	}
+	if got := metricValue(t, string(b), `rtcell_task_wake_latency_seconds_count{task="t"}`); got != 3000 {
+		t.Errorf("textfile histogram count %v, want 3000", got)
+	}
+}
+
+func metricValue(t *testing.T, text, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no series %s in:\n%s", series, text)
+	return 0
 }

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/rt/metrics"
 	"github.com/rtcell/rtcell/rt/probe"
 	"github.com/rtcell/rtcell/runner/config"
 	"github.com/rtcell/rtcell/runner/report"
@@ -78,9 +81,6 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	if cfg == nil || len(cfg.Tasks) == 0 {
 		return ExitConfig, nil, errors.New("running: no config or no tasks")
 	}
-	if cfg.Report.Metrics != "" || cfg.Report.MetricsTextfile != "" {
-		return ExitConfig, nil, fmt.Errorf("%s: report.metrics and report.metrics_textfile are not supported by this runner yet: remove them", cfg.File)
-	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(o.Stderr, "warning: %s\n", w)
 	}
@@ -126,11 +126,28 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	}
 	rep.NotRealtime = nonRT
 
+	if p := cfg.Report.MetricsTextfile; p != "" && !strings.HasSuffix(p, ".prom") {
+		return ExitConfig, nil, fmt.Errorf("%s: report.metrics_textfile: %q must end in .prom for node_exporter's textfile collector", cfg.File, p)
+	}
+	var ln net.Listener
+	if cfg.Report.Metrics != "" {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Report.Metrics); err != nil {
+			return ExitConfig, nil, fmt.Errorf("%s: report.metrics: %w", cfg.File, err)
+		}
+	}
 	workers, err := startWorkers(cfg, o, nonRT)
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return ExitWorkerFailed, nil, err
 	}
+	stopMetrics := serveMetrics(cfg, ln, workers, o)
 	failures := supervise(ctx, workers, o)
+	// Stop serving before the workers' blocks are unmapped below; the
+	// textfile's last write holds the end-of-run figures.
+	stopMetrics()
 
 	// Final state of every task, from shared memory.
 	code := ExitOK
@@ -317,6 +334,45 @@ func supervise(ctx context.Context, ws []*rt.Worker, o Options) []string {
 		case <-tick.C:
 		}
 	}
+}
+
+// serveMetrics serves the tasks' statistics to Prometheus on ln and
+// writes the node_exporter textfile every 10 s, as the config asks, until
+// the returned stop function is called.
+func serveMetrics(cfg *config.Config, ln net.Listener, ws []*rt.Worker, o Options) (stop func()) {
+	if ln == nil && cfg.Report.MetricsTextfile == "" {
+		return func() {}
+	}
+	col := metrics.NewCollector(func() []metrics.Task {
+		ts := make([]metrics.Task, len(ws))
+		for i, w := range ws {
+			ts[i] = metrics.Task{Name: w.Spec.Loop.Name, Telemetry: w.Telemetry()}
+			select {
+			case <-w.Done():
+				ts[i].Exited = true
+			default:
+			}
+		}
+		return ts
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	if ln != nil {
+		fmt.Fprintf(o.Stdout, "metrics: http://%s/metrics\n", ln.Addr())
+		wg.Go(func() {
+			if err := metrics.ServeListener(ctx, ln, col); err != nil {
+				fmt.Fprintf(o.Stderr, "runner: metrics: %v\n", err)
+			}
+		})
+	}
+	if path := cfg.Report.MetricsTextfile; path != "" {
+		wg.Go(func() {
+			if err := metrics.WriteTextfileEvery(ctx, path, 10*time.Second, col); err != nil {
+				fmt.Fprintf(o.Stderr, "runner: metrics textfile: %v\n", err)
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 // statusLine formats a task's live state like cyclictest's, in µs, with

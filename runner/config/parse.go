@@ -333,16 +333,17 @@ func (d *decoder) report(tbl map[string]any, p keyPath, r *Report) {
 	}
 }
 
-// checkTCPAddr accepts host:port with a numeric port 1–65535 and a host
-// that is empty, an IP address or a DNS name. It does no lookups.
+// checkTCPAddr accepts host:port with a numeric port 0–65535 (0: any free
+// port, which the runner prints) and a host that is empty, an IP address
+// or a DNS name. It does no lookups.
 func checkTCPAddr(s string) error {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		return errors.New("not host:port")
 	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number 1–65535", port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number 0–65535", port)
 	}
 	if host == "" || net.ParseIP(host) != nil {
 		return nil

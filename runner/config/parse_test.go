@@ -81,7 +81,7 @@ func TestParseRejects(t *testing.T) {
 		{"report path empty", okTask + "[report]\njson = \"\"\n", "5: report.json", "path is empty"},
 		{"report path twice", okTask + "[report]\njson = \"out/x\"\nsvg = \"out/x\"\n", "6: report.svg", `"out/x" is also report.json`},
 		{"metrics without port", okTask + "[report]\nmetrics = \"localhost\"\n", "5: report.metrics", "not host:port"},
-		{"metrics port zero", okTask + "[report]\nmetrics = \"127.0.0.1:0\"\n", "5: report.metrics", `port "0" is not a number 1–65535`},
+		{"metrics port too big", okTask + "[report]\nmetrics = \"127.0.0.1:65536\"\n", "5: report.metrics", `port "65536" is not a number 0–65535`},
 		{"metrics bad host", okTask + "[report]\nmetrics = \"bad_host:9101\"\n", "5: report.metrics", "is not an IP address or host name"},
 		{"error in second task", okTask + "\n[[task]]\nname = \"b\"\nperiod = \"2ms\"\npriority = 0\n", "8: task[1].priority", "outside 1–99"},
 		{"inline task array", "task = [{name = \"a\", period = \"1ms\"},\n  {name = \"b\", period = \"1ms\", wake = \"nap\"}]\n", "2: task[1].wake", `"nap" is not allowed`},
