@@ -394,17 +394,18 @@ func (l *Loop) cycles(ts *threadSetup) string {
 // after end; under catchup only the next one is counted as missed (it
 // runs late, and each later one is counted when it comes up).
 func account(rel, end, period int64, skip bool) (next int64, overrun bool, missed uint64) {
-	var late int64 // releases after rel strictly before end
-	if end > rel {
-		late = (end - rel - 1) / period
+	next = rel + period
+	if end <= next {
+		return next, false, 0 // on time: the common case, no division
 	}
+	late := (end - rel - 1) / period // releases after rel strictly before end
 	switch {
 	case late == 0:
-		return rel + period, false, 0
+		return next, false, 0
 	case skip:
 		return rel + (late+1)*period, true, uint64(late)
 	default:
-		return rel + period, true, 1
+		return next, true, 1
 	}
 }
 
