@@ -37,6 +37,7 @@ import (
 // and Version is 0.
 type Image[T any] struct {
 	ver   *atomic.Uint64 // number of completed writes
+	mask  uint64         // slots-1
 	slots [ImageSlots]imageSlot[T]
 }
 
@@ -70,11 +71,11 @@ func ImageSize[T any]() int {
 	if err != nil {
 		return 0
 	}
-	return imageSize(e.size)
+	return imageSize(e.size, ImageSlots)
 }
 
-func imageSize(elemSize uint64) int {
-	return imageSlotsOff + ImageSlots*int(imageStride(elemSize))
+func imageSize(elemSize uint64, slots int) int {
+	return imageSlotsOff + slots*int(imageStride(elemSize))
 }
 
 // NewImage lays a new Image[T] over the start of r, overwriting whatever
@@ -83,17 +84,22 @@ func imageSize(elemSize uint64) int {
 // with a *TypeError (ErrType) if T holds pointers, slices, strings, maps,
 // interfaces, channels, functions or uintptrs, and with ErrInvalid if r is
 // smaller than ImageSize[T]().
-func NewImage[T any](r *Region) (*Image[T], error) {
+func NewImage[T any](r *Region) (*Image[T], error) { return newImage[T](r, ImageSlots) }
+
+// newImage makes an image with fewer slots for the tests: with one slot it
+// is a plain seqlock, whose readers a fast writer laps all the time, which
+// exercises the torn-copy checks far more than ImageSlots does.
+func newImage[T any](r *Region, slots int) (*Image[T], error) {
 	e, err := checkType(reflect.TypeFor[T]())
 	if err != nil {
 		return nil, fmt.Errorf("creating image: %w", err)
 	}
-	size := imageSize(e.size)
+	size := imageSize(e.size, slots)
 	if len(r.mem) < size {
 		return nil, fmt.Errorf("creating image of %s: region is %d bytes, needs %d (size it with ImageSize): %w", e.name, len(r.mem), size, ErrInvalid)
 	}
-	initHeader(r.mem, kindImage, e, ImageSlots, 0, size)
-	return attachImage[T](r.mem, e), nil
+	initHeader(r.mem, kindImage, e, uint64(slots), 0, size)
+	return attachImage[T](r.mem, e, slots), nil
 }
 
 // OpenImage attaches to the Image[T] that another process created in r
@@ -108,19 +114,22 @@ func OpenImage[T any](r *Region) (*Image[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Count != ImageSlots || h.Bytes != uint64(imageSize(e.size)) {
+	slots := int(h.Count)
+	if (h.Count != 1 && h.Count != 2 && h.Count != ImageSlots) || h.Bytes != uint64(imageSize(e.size, slots)) {
 		return nil, fmt.Errorf("opening image of %s: header says %d slots in %d bytes, this build uses %d slots in %d bytes: %w",
-			e.name, h.Count, h.Bytes, ImageSlots, imageSize(e.size), ErrMismatch)
+			e.name, h.Count, h.Bytes, ImageSlots, imageSize(e.size, ImageSlots), ErrMismatch)
 	}
-	return attachImage[T](r.mem, e), nil
+	return attachImage[T](r.mem, e, slots), nil
 }
 
-func attachImage[T any](mem []byte, e elemInfo) *Image[T] {
+func attachImage[T any](mem []byte, e elemInfo, slots int) *Image[T] {
 	base := unsafe.Pointer(&mem[0])
-	im := &Image[T]{ver: word(base, imageVerOff)}
+	im := &Image[T]{ver: word(base, imageVerOff), mask: uint64(slots - 1)}
 	stride := uintptr(imageStride(e.size))
 	for i := range im.slots {
-		p := unsafe.Add(base, imageSlotsOff+uintptr(i)*stride)
+		// With fewer slots, the unused entries alias the used ones; the
+		// mask never selects them.
+		p := unsafe.Add(base, imageSlotsOff+uintptr(i%slots)*stride)
 		im.slots[i] = imageSlot[T]{seq: (*atomic.Uint64)(p), data: (*T)(unsafe.Add(p, 8))}
 	}
 	return im
@@ -132,19 +141,20 @@ func attachImage[T any](mem []byte, e elemInfo) *Image[T] {
 // Writer, write n into slot s:
 //
 //	s.seq.Swap(2n-1)  atomic read-modify-write (amd64 XCHG; arm64 SWPAL or
-//	                  LDAXR/STLXR; arm DMB around LDREXD/STREXD): a full
-//	                  barrier, so the data stores below cannot become
-//	                  visible before the slot is marked odd.
+//	                  LDAXR/STLXR; arm LDREXD, DMB ISHST, STREXD, DMB ISH):
+//	                  the data stores below cannot become visible before
+//	                  the slot is marked odd.
 //	*s.data = *v      plain copy (memmove).
-//	s.seq.Store(2n)   release store (amd64 XCHG; arm64 STLR; arm DMB+STREXD):
-//	                  the data stores are visible before the even mark.
+//	s.seq.Store(2n)   release store (amd64 XCHG; arm64 STLR; arm DMB ISHST
+//	                  before STREXD): the data stores are visible first.
 //	ver.Store(n)      release store: publishes n after slot s is complete.
 //
 // Reader:
 //
 //	n := ver.Load()            acquire load (arm64 LDAR; arm LDREXD+DMB).
-//	s.seq.Load() == 2n         acquire: it reads the writer's Store(2n), so
-//	                           the copy below sees at least write n's data.
+//	                           It reads the writer's ver.Store(n), so the
+//	                           copy below sees at least write n's data.
+//	s.seq.Load() == 2n         early exit if the slot is being rewritten.
 //	*dst = *s.data             plain copy, possibly racing a later write.
 //	loadFence                  32-bit ARM only: DMB ISH (see fence_arm.go).
 //	s.seq.Add(0) == 2n         atomic read-modify-write as the closing read,
@@ -158,7 +168,7 @@ func attachImage[T any](mem []byte, e elemInfo) *Image[T] {
 //	                           that order, the Swap read our Add and
 //	                           acquired from it, so the writer's new data
 //	                           stores come after our copy; if it came
-//	                           before, the Add returns the odd value and
+//	                           before, the Add returns a later value and
 //	                           the attempt is discarded. So a reader never
 //	                           sees the new sequence with old data, nor old
 //	                           data mixed with new.
@@ -170,7 +180,7 @@ func attachImage[T any](mem []byte, e elemInfo) *Image[T] {
 //go:nosplit
 func (im *Image[T]) Write(v *T) {
 	n := im.ver.Load() + 1
-	s := &im.slots[n&(ImageSlots-1)]
+	s := &im.slots[n&im.mask&(ImageSlots-1)]
 	s.seq.Swap(2*n - 1)
 	*s.data = *v
 	s.seq.Store(2 * n)
@@ -198,9 +208,12 @@ func (im *Image[T]) Read(dst *T) bool {
 func (im *Image[T]) ReadVersion(dst *T) (version uint64, ok bool) {
 	for range ImageReadAttempts {
 		n := im.ver.Load()
-		s := &im.slots[n&(ImageSlots-1)]
+		s := &im.slots[n&im.mask&(ImageSlots-1)]
 		if s.seq.Load() != 2*n {
-			continue // lapped between the two loads
+			// Already being rewritten: skip the copy. (An early exit
+			// only; the closing check alone is enough for correctness,
+			// since a slot's sequence only grows.)
+			continue
 		}
 		*dst = *s.data
 		loadFence(s.seq)

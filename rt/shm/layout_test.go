@@ -138,7 +138,7 @@ func TestSizes(t *testing.T) {
 	if got, want := RingSize[uint32](8), 256+8*16; got != want {
 		t.Errorf("RingSize[uint32](8) = %d, want %d", got, want)
 	}
-	for _, c := range []int{0, -4, 3, 1000, MaxRingCapacity + 1, MaxRingCapacity * 2} {
+	for _, c := range []int{0, -4, 3, 1000, MaxRingCapacity + 1, 3 << 29} {
 		if got := RingSize[item](c); got != 0 {
 			t.Errorf("RingSize(%d) = %d, want 0", c, got)
 		}

@@ -17,10 +17,10 @@ const (
 	// the producer never touches a slot the consumer may be reading.
 	// For commands, and for samples that must be complete up to a gap.
 	DropNewest Policy = iota + 1
-	// OverwriteOldest stores the new item over the oldest unread one and
-	// counts that one as dropped. The consumer always gets the most recent
-	// capacity items. For telemetry and live samples, where fresh beats
-	// complete.
+	// OverwriteOldest stores the new item over the oldest unread one,
+	// which counts as dropped. A consumer that keeps up gets every item; one
+	// that falls behind finds the newest capacity items. For telemetry and
+	// live samples, where fresh beats complete.
 	OverwriteOldest
 )
 
@@ -40,7 +40,7 @@ func (p Policy) String() string {
 type RingStats struct {
 	Pushed  uint64 // items offered to Push, including the dropped ones
 	Popped  uint64 // items returned by Pop and PopBatch
-	Dropped uint64 // items refused (DropNewest) or overwritten unread (OverwriteOldest)
+	Dropped uint64 // refused (DropNewest); overwritten or skipped unread (OverwriteOldest)
 }
 
 // Ring is a lock-free single-producer single-consumer queue of T in a
@@ -48,17 +48,22 @@ type RingStats struct {
 // or another process) pops; the same *Ring may serve both in one process.
 // Push and Pop are wait-free, allocation-free and nosplit.
 //
-// Every slot carries a sequence word naming the item it holds and its
-// state (writing, ready, consumed). Under DropNewest the producer writes a
+// Every slot carries a sequence word naming the item it holds and whether
+// it is being written or ready. Under DropNewest the producer writes a
 // slot only after the consumer has released it (tail), so neither side
 // ever sees the other mid-copy. Under OverwriteOldest the producer may
-// overwrite the slot the consumer is copying; the consumer then claims the
-// item with a compare-and-swap of the slot's word from ready to consumed
-// after its copy. Exactly one side wins: if the producer's swap came
-// first, the item counts as dropped and the consumer discards its copy,
-// which may be torn, and moves on to the oldest item still present; if the
-// consumer's CAS came first, the item counts as popped. So a consumer
-// never returns a torn item, and each item is counted once.
+// overwrite the slot the consumer is copying: the slot is then a seqlock.
+// The consumer checks the slot's word after its copy with an atomic
+// read-modify-write; if the producer has started overwriting the slot the
+// copy, possibly torn, is discarded, and the consumer moves on to the
+// oldest item still present. So a consumer never returns a torn item.
+//
+// Counting: items are consumed in order, so every item below the
+// consumer's position (tail) was either popped or skipped, and items more
+// than a capacity behind the producer's position (head) are gone.
+// Dropped under OverwriteOldest is skipped + max(0, head-capacity-tail):
+// an item counts as dropped once, from the moment it is overwritten or
+// skipped.
 type Ring[T any] struct {
 	slots  unsafe.Pointer
 	stride uintptr
@@ -67,21 +72,19 @@ type Ring[T any] struct {
 	policy Policy
 
 	// producer side
-	head        *atomic.Uint64 // items written to slots (item numbers 0..head-1)
-	refused     *atomic.Uint64 // DropNewest: pushes refused
-	overwritten *atomic.Uint64 // OverwriteOldest: unread items overwritten
-	limit       uint64         // producer-local: head may grow up to this without reading tail
+	head    *atomic.Uint64 // items written to slots (item numbers 0..head-1)
+	refused *atomic.Uint64 // DropNewest: pushes refused
+	limit   uint64         // producer-local: head may grow up to this without reading tail
 
 	// consumer side
 	tail    *atomic.Uint64 // next item number the consumer wants
-	skipped *atomic.Uint64 // items the consumer skipped because they were overwritten
+	skipped *atomic.Uint64 // OverwriteOldest: items the consumer jumped over
 }
 
 // Slot sequence word: (item+1)<<2 | state. 0 is a slot never written.
 const (
-	stateWriting  = 1
-	stateReady    = 2
-	stateConsumed = 3
+	stateWriting = 1
+	stateReady   = 2
 )
 
 func enc(item, state uint64) uint64 { return (item+1)<<2 | state }
@@ -90,6 +93,11 @@ func enc(item, state uint64) uint64 { return (item+1)<<2 | state }
 // the producer keeps overwriting the item it is copying.
 const ringPopAttempts = 4
 
+// After its first jump to the oldest item present has failed too, a
+// lapped consumer resumes capacity/ringResyncMargin items further on, so
+// that the producer does not overwrite its next copies at once.
+const ringResyncMargin = 4
+
 // MaxRingCapacity is the largest capacity NewRing accepts.
 const MaxRingCapacity = 1 << 30
 
@@ -97,12 +105,11 @@ const MaxRingCapacity = 1 << 30
 // line, the consumer's on the next, then capacity slots of
 // [seq uint64][T], each rounded up to 8 bytes.
 const (
-	ringHeadOff        = headerSize
-	ringRefusedOff     = headerSize + 8
-	ringOverwrittenOff = headerSize + 16
-	ringTailOff        = headerSize + CacheLine
-	ringSkippedOff     = headerSize + CacheLine + 8
-	ringSlotsOff       = headerSize + 2*CacheLine
+	ringHeadOff    = headerSize
+	ringRefusedOff = headerSize + 8
+	ringTailOff    = headerSize + CacheLine
+	ringSkippedOff = headerSize + CacheLine + 8
+	ringSlotsOff   = headerSize + 2*CacheLine
 )
 
 func ringStride(elemSize uint64) uint64 { return roundUp(8+elemSize, 8) }
@@ -203,16 +210,15 @@ func OpenRing[T any](r *Region) (*Ring[T], error) {
 func attachRing[T any](mem []byte, e elemInfo, capacity uint64, p Policy) *Ring[T] {
 	base := unsafe.Pointer(&mem[0])
 	return &Ring[T]{
-		slots:       unsafe.Add(base, ringSlotsOff),
-		stride:      uintptr(ringStride(e.size)),
-		mask:        capacity - 1,
-		cap:         capacity,
-		policy:      p,
-		head:        word(base, ringHeadOff),
-		refused:     word(base, ringRefusedOff),
-		overwritten: word(base, ringOverwrittenOff),
-		tail:        word(base, ringTailOff),
-		skipped:     word(base, ringSkippedOff),
+		slots:   unsafe.Add(base, ringSlotsOff),
+		stride:  uintptr(ringStride(e.size)),
+		mask:    capacity - 1,
+		cap:     capacity,
+		policy:  p,
+		head:    word(base, ringHeadOff),
+		refused: word(base, ringRefusedOff),
+		tail:    word(base, ringTailOff),
+		skipped: word(base, ringSkippedOff),
 	}
 }
 
@@ -236,8 +242,7 @@ func (r *Ring[T]) slot(item uint64) (*atomic.Uint64, *T) {
 //	                                      item i-cap (before its tail store)
 //	                                      is complete before we overwrite.
 //	OverwriteOldest: seq.Swap(writing)    RMW, full barrier: the data stores
-//	                                      below come after it; the old value
-//	                                      says whether item i-cap was unread.
+//	                                      below come after it.
 //	*data = *v                            plain copy.
 //	seq.Store(ready)                      release: data visible first.
 //	head.Store(i+1)                       release: for Len, Stats, resync.
@@ -247,15 +252,15 @@ func (r *Ring[T]) slot(item uint64) (*atomic.Uint64, *T) {
 //	seq.Load() == ready(t)   acquire: pairs with the producer's Store(ready).
 //	*dst = *data             plain copy.
 //	loadFence                32-bit ARM only (fence_arm.go).
-//	DropNewest:      tail.Store(t+1)       release: the producer reuses the
-//	                                       slot only after our copy.
-//	OverwriteOldest: seq.CAS(ready(t), consumed(t))
-//	                                       RMW as the closing read: if the
-//	                                       producer's Swap came first the CAS
-//	                                       fails and the copy is discarded;
-//	                                       if ours came first, the Swap read
-//	                                       our value and acquired from it, so
-//	                                       its data stores follow our copy.
+//	DropNewest:      tail.Store(t+1)    release: the producer reuses the
+//	                                    slot only after our copy.
+//	OverwriteOldest: seq.Add(0) == ready(t)
+//	                                    RMW as the closing read: if the
+//	                                    producer's Swap came first, Add sees
+//	                                    its value and the copy is discarded;
+//	                                    if ours came first, the Swap read our
+//	                                    value and acquired from it, so its
+//	                                    data stores follow our copy.
 
 // Push appends *v. It returns false only under DropNewest when the ring is
 // full; the item is then counted as dropped. Under OverwriteOldest it
@@ -267,9 +272,7 @@ func (r *Ring[T]) Push(v *T) bool {
 	i := r.head.Load()
 	seq, data := r.slot(i)
 	if r.policy == OverwriteOldest {
-		if seq.Swap(enc(i, stateWriting))&3 == stateReady {
-			r.overwritten.Store(r.overwritten.Load() + 1)
-		}
+		seq.Swap(enc(i, stateWriting))
 	} else if i >= r.limit {
 		r.limit = r.tail.Load() + r.cap
 		if i >= r.limit {
@@ -284,11 +287,15 @@ func (r *Ring[T]) Push(v *T) bool {
 }
 
 // Pop moves the oldest unread item into *dst and reports whether there
-// was one. Consumer only. Under OverwriteOldest it gives up, returning
-// false, if the producer overwrote the item it was copying
-// ringPopAttempts (4) times in a row, which takes the producer pushing a
-// whole ring's worth of items during each copy. When Pop returns false
-// *dst is unspecified. Wait-free, allocation-free, nosplit.
+// was one. Consumer only. When Pop returns false *dst is unspecified.
+// Wait-free, allocation-free, nosplit.
+//
+// Under OverwriteOldest, a consumer that finds its next item overwritten
+// jumps to the oldest item still present; if that one is overwritten
+// while it copies it too (the producer is pushing faster than the
+// consumer can copy), it jumps a quarter of the ring further, skipping
+// those items as dropped. Pop returns false, although items are present,
+// if it loses the race on ringPopAttempts (4) slots in a row.
 //
 //go:nosplit
 func (r *Ring[T]) Pop(dst *T) bool {
@@ -330,9 +337,9 @@ func (r *Ring[T]) PopBatch(dst []T) int {
 	return n
 }
 
-// take copies item t, or the oldest item still present after it, into
-// dst. It returns the consumer's new position, how many items it skipped
-// because the producer had overwritten them, and whether it copied one.
+// take copies item t, or under OverwriteOldest the oldest item still
+// present after it, into dst. It returns the consumer's new position, how
+// many items it skipped, and whether it copied one.
 //
 //go:nosplit
 func (r *Ring[T]) take(t uint64, dst *T) (next, skipped uint64, ok bool) {
@@ -345,39 +352,31 @@ func (r *Ring[T]) take(t uint64, dst *T) (next, skipped uint64, ok bool) {
 		loadFence(seq)
 		return t + 1, 0, true
 	}
-	start := t
+	start, margin := t, uint64(0)
 	for range ringPopAttempts {
 		seq, data := r.slot(t)
 		s := seq.Load()
-		switch {
-		case s>>2 < t+1 || s == enc(t, stateWriting):
-			return t, t - start, false // not pushed yet
-		case s == enc(t, stateConsumed):
-			// Popped by a consumer that died before storing tail.
-			t++
-			start++ // it counts as popped, not skipped
-			continue
-		case s == enc(t, stateReady):
+		if s == enc(t, stateReady) {
 			*dst = *data
 			loadFence(seq)
-			if seq.CompareAndSwap(s, enc(t, stateConsumed)) {
+			if seq.Add(0) == s {
 				return t + 1, t - start, true
 			}
 			s = seq.Load() // overwritten while we copied
 		}
+		if s>>2 <= t+1 {
+			return t, t - start, false // item t not pushed yet, or being written
+		}
 		// Item t was overwritten: the slot holds item u = (s>>2)-1 ≥ t+cap
 		// (written or being written), so items up to u-cap are gone and
 		// the oldest that may be present is u-cap+1, or head-cap if the
-		// producer is further ahead. The producer counted each of them as
-		// dropped when it overwrote it.
+		// producer is further ahead.
 		nt := (s >> 2) - r.cap
 		if h := r.head.Load(); h > r.cap && h-r.cap > nt {
 			nt = h - r.cap
 		}
-		if nt <= t {
-			nt = t + 1 // cannot happen; keeps the loop moving if the header is corrupt
-		}
-		t = nt
+		t = nt + margin
+		margin = r.cap / ringResyncMargin
 	}
 	return t, t - start, false
 }
@@ -399,11 +398,11 @@ func (r *Ring[T]) Len() int {
 // Stats returns the ring's counters. Either process may call it; the
 // counters are exact when neither side is active.
 func (r *Ring[T]) Stats() RingStats {
-	refused, overwritten := r.refused.Load(), r.overwritten.Load()
-	skipped := r.skipped.Load()
-	return RingStats{
-		Pushed:  r.head.Load() + refused,
-		Popped:  r.tail.Load() - skipped,
-		Dropped: refused + overwritten,
+	t, skipped := r.tail.Load(), r.skipped.Load()
+	h, refused := r.head.Load(), r.refused.Load()
+	st := RingStats{Pushed: h + refused, Popped: t - skipped, Dropped: refused + skipped}
+	if h > t+r.cap {
+		st.Dropped += h - r.cap - t // overwritten, not yet skipped by the consumer
 	}
+	return st
 }
