@@ -331,8 +331,10 @@ func (t *Telemetry) Snapshot(s ...*Snapshot) *Snapshot {
 		s1 := atomic.LoadUint64(&t.h.Seq)
 		dst.h = *t.h
 		copy(dst.hist, t.histMem)
-		// An atomic read-modify-write is a full barrier on every
-		// architecture, so the copy above completes before it.
+		// An atomic read-modify-write is a full barrier on amd64 and
+		// arm64, so the copy above completes before it; 32-bit ARM needs
+		// a fence first (loadFence).
+		loadFence(&t.h.Seq)
 		s2 := atomic.AddUint64(&t.h.Seq, 0)
 		if s1 == s2 && s1%2 == 0 {
 			dst.Torn = false
