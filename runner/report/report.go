@@ -16,8 +16,9 @@ const (
 	VerdictPass = "pass"
 	// VerdictViolations: deadline misses, overruns or missed releases.
 	VerdictViolations = "violations"
-	// VerdictNotRealtime: the run was allowed on a box that is not
-	// real-time (allow_non_rt); its numbers prove nothing.
+	// VerdictNotRealtime: the run was allowed at SCHED_OTHER
+	// (allow_non_rt, Report.NotRealtime), or the kernel is not
+	// PREEMPT_RT; its numbers prove nothing about real time.
 	VerdictNotRealtime = "not-realtime"
 	// VerdictFailed: a task could not run to the end (error, watchdog).
 	VerdictFailed = "failed"

@@ -420,3 +420,17 @@ func TestNiceStep(t *testing.T) {
 		}
 	}
 }
+
+// A run at its RT priority on a kernel that is not PREEMPT_RT is not
+// real-time, but it was not "allowed at SCHED_OTHER" either: the verdict
+// says which.
+func TestNotRealtimeKernelWording(t *testing.T) {
+	var b strings.Builder
+	r := &Report{Verdict: VerdictNotRealtime}
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.String(); !strings.Contains(s, "kernel is not PREEMPT_RT") || strings.Contains(s, "allow_non_rt") {
+		t.Errorf("verdict text:\n%s", s)
+	}
+}

@@ -77,6 +77,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if !ok {
 		words = strings.ToUpper(orDash(r.Verdict))
 	}
+	if r.Verdict == VerdictNotRealtime && !r.NotRealtime {
+		// Run under an RT policy, but the box is not real-time.
+		words = "NOT REAL-TIME: the tasks ran at their RT priority and met their deadlines, but the kernel is not PREEMPT_RT " +
+			"(or the RT runtime settings were not in effect), so this is not a real-time result"
+	}
 	p("\nverdict: %s\n", words)
 	if r.NotRealtime && r.Verdict != VerdictNotRealtime {
 		p("NOT REAL-TIME: this verdict is about a system that is not real-time.\n")
