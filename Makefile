@@ -51,7 +51,7 @@ cross:
 ## setcap: let bin/* set SCHED_FIFO and lock memory without root
 setcap: build
 	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/runner
-	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/minimal
+	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/minimal $(BIN)/plc $(BIN)/sensorgw
 
 ## run: the commissioning checklist, then the default config (as root, or after `make setcap`)
 run: build

@@ -223,8 +223,12 @@ func regionFiles() []*os.File {
 }
 
 // Main runs the program and exits the process: 0 when every task ended
-// normally, 1 when a watchdog fired, 2 when the program could not start.
-// In a worker process it runs that worker's loop instead.
+// normally, 1 when a watchdog fired, 2 when the program or a task could
+// not start (a task whose worker fails to set up is not restarted). It
+// runs until the tasks end (or, with a NonRT function, until that
+// returns) or a SIGINT or SIGTERM. Telemetry blocks stay mapped until the
+// process exits, so the non-RT side may read them at any time. In a
+// worker process Main runs that worker's loop instead.
 func Main(p Program) {
 	if IsWorker() {
 		roles := make(map[string]RoleFunc, len(p.Tasks))
@@ -274,9 +278,17 @@ func runProgram(p Program) int {
 	if p.NonRT != nil {
 		go func() { nonRTDone <- p.NonRT(ctx, sup) }()
 	}
-	code := sup.watch(ctx, nonRTDone)
+	code := sup.watch(ctx, nonRTDone, p.NonRT != nil)
+	if p.NonRT != nil && ctx.Err() != nil {
+		// Stopped by a signal: give the non-RT side, which saw ctx end
+		// too, a moment to finish (its summary, its connections).
+		select {
+		case <-nonRTDone:
+		case <-time.After(5 * time.Second):
+		}
+	}
 	for _, ts := range sup.tasks {
-		if ts.last != nil {
+		if ts.last != nil && ts.last.Thread.TID != 0 {
 			fmt.Fprint(out, ts.last.Text())
 		}
 	}
@@ -285,10 +297,11 @@ func runProgram(p Program) int {
 
 // Supervisor is the non-RT side's view of a Program's tasks.
 type Supervisor struct {
-	out   io.Writer
-	mu    sync.Mutex
-	tasks []*taskState
-	fired bool
+	out      io.Writer
+	mu       sync.Mutex
+	tasks    []*taskState
+	fired    bool
+	setupErr error
 }
 
 type taskState struct {
@@ -372,7 +385,7 @@ func (s *Supervisor) stopAll() {
 
 // watch runs until every task has ended, ctx ends or the non-RT side
 // returns, checking the watchdogs every 10 ms.
-func (s *Supervisor) watch(ctx context.Context, nonRTDone <-chan error) int {
+func (s *Supervisor) watch(ctx context.Context, nonRTDone <-chan error, hasNonRT bool) int {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -394,7 +407,17 @@ func (s *Supervisor) watch(ctx context.Context, nonRTDone <-chan error) int {
 			running++
 			s.check(ts)
 		}
-		if running == 0 {
+		s.mu.Lock()
+		setupErr := s.setupErr
+		s.mu.Unlock()
+		if setupErr != nil {
+			fmt.Fprintf(os.Stderr, "rt.Main: %v\n", setupErr)
+			s.finish()
+			return 2
+		}
+		// With a non-RT side (an HMI, say) the program lives on after its
+		// tasks stopped, to show their final or safe state.
+		if running == 0 && !hasNonRT {
 			return s.finish()
 		}
 	}
@@ -412,7 +435,14 @@ func (s *Supervisor) check(ts *taskState) {
 			s.mu.Lock()
 			ts.stopped, ts.last = true, res
 			s.mu.Unlock()
-			w.Close()
+			return
+		}
+		if exit.Code == WorkerExitSetup && res.Cycles == 0 {
+			// Not a crash: the task cannot run at all (privileges, a
+			// bad option, Setup's error). Restarting would not help.
+			s.mu.Lock()
+			ts.stopped, s.setupErr = true, fmt.Errorf("task %q could not start: %s", ts.task.Loop.Name, exit.Err)
+			s.mu.Unlock()
 			return
 		}
 		reason, detail = "died", exit.String()
@@ -433,7 +463,8 @@ func (s *Supervisor) check(ts *taskState) {
 		w.Kill()
 	}
 	_, last := w.Wait()
-	w.Close()
+	// The block stays mapped until the process exits: the non-RT side
+	// may still be reading it (Tasks, metrics).
 	ev := WatchdogEvent{Task: ts.task.Loop.Name, Reason: reason, Detail: detail, At: time.Now(), Last: last, Restarts: ts.restarts}
 	s.mu.Lock()
 	ts.stopped, ts.last, s.fired = true, last, true
@@ -465,7 +496,6 @@ func (s *Supervisor) finish() int {
 	for _, ts := range s.tasks {
 		if ts.w != nil && !ts.stopped {
 			_, res := ts.w.Wait()
-			ts.w.Close()
 			ts.stopped, ts.last = true, res
 		}
 	}

@@ -112,6 +112,19 @@ func init() {
 			}},
 		}
 	}
+	// setupfail: Setup fails in the worker; the program must stop with 2,
+	// not restart the task as if it had crashed.
+	programs["setupfail"] = func() Program {
+		return Program{
+			Tasks: []Task{{
+				Loop:      progLoop("broken", 0),
+				Setup:     func() (CycleFunc, error) { return nil, fmt.Errorf("fieldbus card not found") },
+				Watchdog:  Watchdog{Restart: true},
+				SafeState: func(ev WatchdogEvent) { fmt.Printf("SAFE reason=%q\n", ev.Reason) },
+			}},
+			NonRT: func(ctx context.Context, sup *Supervisor) error { <-ctx.Done(); return nil },
+		}
+	}
 	// restart: the non-RT side kills the worker; the watchdog sees it die
 	// and restarts it once.
 	programs["restart"] = func() Program {
@@ -165,7 +178,7 @@ func runProgramChild(t *testing.T, name string) (string, int) {
 	if errb.Len() > 0 {
 		t.Logf("stderr: %s", errb.String())
 	}
-	return out.String(), cmd.ProcessState.ExitCode()
+	return out.String() + errb.String(), cmd.ProcessState.ExitCode()
 }
 
 func TestProgramExchange(t *testing.T) {
@@ -213,5 +226,18 @@ func TestProgramRestart(t *testing.T) {
 	}
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (a watchdog fired)", code)
+	}
+}
+
+func TestProgramSetupFailure(t *testing.T) {
+	out, code := runProgramChild(t, "setupfail")
+	if code != 2 {
+		t.Errorf("exit %d, want 2\n%s", code, out)
+	}
+	if !strings.Contains(out, `task "broken" could not start`) || !strings.Contains(out, "fieldbus card not found") {
+		t.Errorf("the reason is not reported:\n%s", out)
+	}
+	if strings.Contains(out, "SAFE") || strings.Contains(out, "restarted") {
+		t.Errorf("a task that cannot start was treated as a crash:\n%s", out)
 	}
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rtcell/rtcell/rt/rttest"
+)
+
+var summaryRE = regexp.MustCompile(`(?m)^SUMMARY produced=(\d+) dropped=(\d+) left=(\d+) received=(\d+) lost=(\d+) missing=(\d+) ordered=(\w+) corrupt=(\d+) balanced=(\w+)$`)
+
+type summary struct {
+	produced, dropped, left, received, lost, missing, corrupt uint64
+	ordered, balanced                                         bool
+}
+
+func parseSummary(t *testing.T, out string) summary {
+	t.Helper()
+	m := summaryRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no SUMMARY line:\n%s", out)
+	}
+	n := func(i int) uint64 {
+		v, err := strconv.ParseUint(m[i], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	return summary{produced: n(1), dropped: n(2), left: n(3), received: n(4), lost: n(5), missing: n(6),
+		ordered: m[7] == "true", corrupt: n(8), balanced: m[9] == "true"}
+}
+
+// TestGateway runs the example: at nominal load nothing is lost and the
+// order is kept; with a slow collector the ring drops samples, counts
+// them, and every sample is accounted for.
+func TestGateway(t *testing.T) {
+	rttest.RequireRoot(t)
+	if testing.Short() {
+		t.Skip("runs the example for a few seconds; skipped with -short")
+	}
+	goTool := rttest.RequireCommand(t, "go", "the test builds the example with the go tool")
+	bin := filepath.Join(t.TempDir(), "sensorgw")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building sensorgw: %v\n%s", err, out)
+	}
+	run := func(t *testing.T, args ...string) (string, summary) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		// CPU 0: the other packages' RT tests, which go test may run at
+		// the same time, use the last CPU at the same priority.
+		cmd := exec.CommandContext(ctx, bin, append([]string{"-cpu", "0"}, args...)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		t.Logf("sensorgw %v:\n%s%s", args, out.String(), errb.String())
+		if err != nil {
+			t.Fatalf("sensorgw %v: %v", args, err)
+		}
+		// The sampler ran to its end: its loop allocated nothing.
+		if !regexp.MustCompile(`(?m)^  deadline misses \d+, overruns \d+, missed releases \d+, GC cycles 0, heap allocs 0, `).MatchString(out.String()) {
+			t.Errorf("no final sampler statistics with 0 GC cycles and 0 heap allocs")
+		}
+		return out.String(), parseSummary(t, out.String())
+	}
+
+	t.Run("nominal", func(t *testing.T) {
+		t.Parallel()
+		_, s := run(t, "-duration", "2s")
+		if s.produced < 1000 {
+			t.Fatalf("produced %d samples in 2 s at 2 kHz: the sampler hardly ran", s.produced)
+		}
+		if s.lost != 0 || s.received != s.produced || s.dropped != 0 || s.left != 0 || s.missing != 0 {
+			t.Errorf("nominal load: %+v; want every sample received", s)
+		}
+		if !s.ordered || s.corrupt != 0 || !s.balanced {
+			t.Errorf("nominal load: %+v; want ordered, intact, balanced", s)
+		}
+	})
+	for _, policy := range []string{"drop-newest", "overwrite-oldest"} {
+		t.Run("slow collector "+policy, func(t *testing.T) {
+			t.Parallel()
+			// ≤ 8 samples per 100 ms reach the collector, 2000/s are taken.
+			_, s := run(t, "-duration", "3s", "-policy", policy, "-collector-delay", "100ms", "-batch", "8", "-drain", "200ms")
+			if s.dropped == 0 {
+				t.Fatalf("slow collector: nothing dropped: %+v", s)
+			}
+			if s.produced != s.received+s.dropped+s.left || s.lost != s.produced-s.received || !s.balanced {
+				t.Errorf("slow collector: %+v; want produced = received + dropped + left", s)
+			}
+			if !s.ordered || s.corrupt != 0 || s.missing > s.dropped {
+				t.Errorf("slow collector: %+v; want what arrived ordered and intact, no more gaps than drops", s)
+			}
+			if policy == "overwrite-oldest" && s.missing == 0 {
+				t.Errorf("overwrite-oldest: no gap in what arrived: %+v; the oldest samples should have been overwritten", s)
+			}
+		})
+	}
+}
