@@ -2,6 +2,8 @@ package sysprep
 
 import (
 	"fmt"
+
+	"github.com/rtcell/rtcell/rt/cpulist"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -10,7 +12,7 @@ import (
 // maxCPUs bounds CPU numbers, as the kernel's NR_CPUS does (8192 on
 // Debian's amd64 kernels), so that hostile input cannot make a parser
 // allocate without limit.
-const maxCPUs = 8192
+const maxCPUs = cpulist.MaxCPUs
 
 // cpuSet is a set of CPU numbers, stored as a bitmap like the kernel's
 // cpumask.
@@ -155,86 +157,28 @@ func ParseCPUList(s string) ([]int, error) {
 }
 
 // FormatCPUList formats CPU numbers in kernel cpulist syntax, e.g. "0-3,6".
-func FormatCPUList(cpus []int) string {
-	var b strings.Builder
-	s := newCPUSet(cpus...).list()
-	for i := 0; i < len(s); {
-		j := i
-		for j+1 < len(s) && s[j+1] == s[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(s[i]))
-		if j > i {
-			b.WriteByte('-')
-			b.WriteString(strconv.Itoa(s[j]))
-		}
-		i = j + 1
-	}
-	return b.String()
-}
+func FormatCPUList(cpus []int) string { return cpulist.Format(cpus) }
 
+// parseCPUNumber parses one CPU number, with a cpulist's bounds.
 func parseCPUNumber(s string) (int, error) {
-	if s == "" || len(s) > 5 {
+	if strings.ContainsAny(s, "-,: \t\n") {
 		return 0, fmt.Errorf("cpu number %q: %w", s, ErrMalformed)
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
+	cpus, err := cpulist.Parse(s)
+	if err != nil || len(cpus) != 1 {
 		return 0, fmt.Errorf("cpu number %q: %w", s, ErrMalformed)
 	}
-	if n >= maxCPUs {
-		return 0, fmt.Errorf("cpu %d is beyond the kernel limit of %d CPUs: %w", n, maxCPUs, ErrMalformed)
-	}
-	return n, nil
+	return cpus[0], nil
 }
 
 // parseCPUList parses kernel cpulist syntax (bitmap_parselist): comma
 // separated CPUs and ranges, ranges optionally with ":used/group".
 func parseCPUList(s string) (cpuSet, error) {
-	var set cpuSet
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return set, nil
+	cpus, err := cpulist.Parse(s)
+	if err != nil {
+		return cpuSet{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	for part := range strings.SplitSeq(s, ",") {
-		rng, stride, hasStride := strings.Cut(part, ":")
-		lo, hi, isRange := strings.Cut(rng, "-")
-		a, err := parseCPUNumber(lo)
-		if err != nil {
-			return cpuSet{}, err
-		}
-		b := a
-		if isRange {
-			if b, err = parseCPUNumber(hi); err != nil {
-				return cpuSet{}, err
-			}
-			if b < a {
-				return cpuSet{}, fmt.Errorf("cpu range %q runs backwards: %w", part, ErrMalformed)
-			}
-		} else if hasStride {
-			return cpuSet{}, fmt.Errorf("cpu list entry %q: a stride needs a range: %w", part, ErrMalformed)
-		}
-		used, group := 1, 1
-		if hasStride {
-			u, g, ok := strings.Cut(stride, "/")
-			used, err = strconv.Atoi(u)
-			if !ok || err != nil {
-				return cpuSet{}, fmt.Errorf("cpu list stride %q, want used/group: %w", stride, ErrMalformed)
-			}
-			group, err = strconv.Atoi(g)
-			if err != nil || used < 1 || group < 1 || used > group {
-				return cpuSet{}, fmt.Errorf("cpu list stride %q, want 1 <= used <= group: %w", stride, ErrMalformed)
-			}
-		}
-		for c := a; c <= b; c++ {
-			if (c-a)%group < used {
-				set.add(c)
-			}
-		}
-	}
-	return set, nil
+	return newCPUSet(cpus...), nil
 }
 
 // parseCPUMask parses a cpumask as /proc/irq/N/smp_affinity prints it:

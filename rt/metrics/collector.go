@@ -7,10 +7,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/rt/cpulist"
 	"github.com/rtcell/rtcell/rt/stats"
 )
 
@@ -336,21 +336,5 @@ func cpuLabel(r *rt.Result) string {
 		}
 		return strconv.Itoa(r.CPU)
 	}
-	var b strings.Builder
-	for i := 0; i < len(cpus); {
-		j := i
-		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(cpus[i]))
-		if j > i {
-			b.WriteByte('-')
-			b.WriteString(strconv.Itoa(cpus[j]))
-		}
-		i = j + 1
-	}
-	return b.String()
+	return cpulist.Format(cpus)
 }

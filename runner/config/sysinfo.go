@@ -6,9 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/rtcell/rtcell/rt/cpulist"
 )
 
 // SysInfo is what Parse needs to know about the machine: which CPUs
@@ -59,62 +58,11 @@ func ReadSysInfo(sysRoot string) (SysInfo, error) {
 // accepts the stride form "0-15:2/4" (2 of every 4) that isolcpus= and
 // cpusets take.
 func parseCPUList(s string) ([]int, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
+	cpus, err := cpulist.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("parsing cpulist %q: %w: %w", s, err, ErrInvalid)
 	}
-	seen := map[int]bool{}
-	var cpus []int
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		rng, stride, hasStride := strings.Cut(part, ":")
-		lo, hi, isRange := strings.Cut(rng, "-")
-		a, err := parseCPU(lo)
-		if err != nil {
-			return nil, fmt.Errorf("parsing cpulist %q: %w", s, err)
-		}
-		b := a
-		if isRange {
-			if b, err = parseCPU(hi); err != nil {
-				return nil, fmt.Errorf("parsing cpulist %q: %w", s, err)
-			}
-			if b < a {
-				return nil, fmt.Errorf("parsing cpulist %q: range %q runs backwards: %w", s, rng, ErrInvalid)
-			}
-		}
-		used, group := 1, 1
-		if hasStride {
-			if !isRange {
-				return nil, fmt.Errorf("parsing cpulist %q: stride %q needs a range: %w", s, part, ErrInvalid)
-			}
-			u, g, ok := strings.Cut(stride, "/")
-			if used, err = strconv.Atoi(u); err != nil || !ok {
-				return nil, fmt.Errorf("parsing cpulist %q: stride %q is not N/M: %w", s, stride, ErrInvalid)
-			}
-			if group, err = strconv.Atoi(g); err != nil || used < 1 || group < 1 || used > group {
-				return nil, fmt.Errorf("parsing cpulist %q: stride %q is not N/M with 1 ≤ N ≤ M: %w", s, stride, ErrInvalid)
-			}
-		}
-		for c := a; c <= b; c++ {
-			if (c-a)%group < used && !seen[c] {
-				seen[c] = true
-				cpus = append(cpus, c)
-			}
-		}
-	}
-	sort.Ints(cpus)
 	return cpus, nil
-}
-
-func parseCPU(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || s[0] == '+' {
-		return 0, fmt.Errorf("%q is not a CPU number: %w", s, ErrInvalid)
-	}
-	if n >= maxCPU {
-		return 0, fmt.Errorf("CPU %d is above %d: %w", n, maxCPU-1, ErrInvalid)
-	}
-	return n, nil
 }
 
 // formatCPUList writes sorted, distinct CPUs in the kernel's cpulist
@@ -123,21 +71,5 @@ func formatCPUList(cpus []int) string {
 	if len(cpus) == 0 {
 		return "none"
 	}
-	var b strings.Builder
-	for i := 0; i < len(cpus); {
-		j := i
-		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(cpus[i]))
-		if j > i {
-			b.WriteByte('-')
-			b.WriteString(strconv.Itoa(cpus[j]))
-		}
-		i = j + 1
-	}
-	return b.String()
+	return cpulist.Format(cpus)
 }
