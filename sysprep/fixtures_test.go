@@ -56,6 +56,10 @@ func TestSynthFixtures(t *testing.T) {
 				if st, err := os.Stat(path); err != nil || !st.IsDir() {
 					t.Errorf("%s: want a directory (run with -update): %v", path, err)
 				}
+				// Git keeps an empty directory only with a file in it.
+				if _, err := os.Stat(filepath.Join(path, ".gitkeep")); err != nil {
+					t.Errorf("%s: no .gitkeep, a clone would lose it (run with -update): %v", path, err)
+				}
 			case strings.HasPrefix(want, "\x00link:"):
 				if got, err := os.Readlink(path); err != nil || got != strings.TrimPrefix(want, "\x00link:") {
 					t.Errorf("%s: link %q, want %q (run with -update): %v", path, got, want, err)

@@ -88,6 +88,10 @@ func Capture(procRoot, sysRoot, dst string) error {
 			if err := os.MkdirAll(filepath.Join(dst, "proc", rel), 0o755); err != nil {
 				return fmt.Errorf("capturing %s: %w", d, err)
 			}
+			// Empty directories need a file for git to keep them.
+			if err := os.WriteFile(filepath.Join(dst, "proc", rel, ".gitkeep"), nil, 0o644); err != nil {
+				return fmt.Errorf("capturing %s: %w", d, err)
+			}
 		}
 	}
 	// Filtered environments of irqbalance and pid 1.

@@ -340,7 +340,12 @@ func Write(dir string, p Params) error {
 		}
 		switch {
 		case content == "\x00dir":
+			// An empty .gitkeep keeps the directory in git: an IRQ's
+			// action directories are empty, and a clone would lose them.
 			if err := os.MkdirAll(path, 0o755); err != nil {
+				return fmt.Errorf("writing synthetic tree: %w", err)
+			}
+			if err := os.WriteFile(filepath.Join(path, ".gitkeep"), nil, 0o644); err != nil {
 				return fmt.Errorf("writing synthetic tree: %w", err)
 			}
 		case strings.HasPrefix(content, "\x00link:"):
