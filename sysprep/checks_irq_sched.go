@@ -111,22 +111,33 @@ func checkIRQAffinity(env Env, o resolved) Result {
 	return r
 }
 
-func checkIRQDefaultAffinity(env Env, o resolved) Result {
-	p := env.procPath("irq", "default_smp_affinity")
+// maskCheck reads the cpumask file p and judges whether it keeps off the
+// RT CPUs. It returns the result with Observed and Expected filled in,
+// and whether the mask includes an RT CPU; the caller then sets the
+// status and remedy. An unreadable or malformed file is a skip.
+func maskCheck(env Env, o resolved, p, label string) (Result, bool) {
 	s, err := readFile(p)
 	if err != nil {
-		return skip(env, err)
+		return skip(env, err), false
 	}
 	m, err := parseCPUMask(s)
 	if err != nil {
-		return skip(env, parseErr(p, err))
+		return skip(env, parseErr(p, err)), false
 	}
 	r := Result{
-		Observed: fmt.Sprintf("default_smp_affinity %s (CPUs %s)", trimmed(s), orNone(m.String())),
+		Observed: fmt.Sprintf("%s %s (CPUs %s)", label, trimmed(s), orNone(m.String())),
 		Expected: fmt.Sprintf("excludes RT %s: mask %s (housekeeping CPUs %s)", cpuWord(o.rt), o.hk.mask(), o.hk),
 	}
 	if !m.intersects(o.rt) {
 		r.Status = Pass
+		return r, false
+	}
+	return r, true
+}
+
+func checkIRQDefaultAffinity(env Env, o resolved) Result {
+	r, onRT := maskCheck(env, o, env.procPath("irq", "default_smp_affinity"), "default_smp_affinity")
+	if !onRT {
 		return r
 	}
 	r.Status = Fail
@@ -384,21 +395,8 @@ func checkKthreadPriorities(env Env, o resolved) Result {
 }
 
 func checkWorkqueue(env Env, o resolved) Result {
-	p := env.sysPath("devices", "virtual", "workqueue", "cpumask")
-	s, err := readFile(p)
-	if err != nil {
-		return skip(env, err)
-	}
-	m, err := parseCPUMask(s)
-	if err != nil {
-		return skip(env, parseErr(p, err))
-	}
-	r := Result{
-		Observed: fmt.Sprintf("workqueue cpumask %s (CPUs %s)", trimmed(s), orNone(m.String())),
-		Expected: fmt.Sprintf("excludes RT %s: mask %s (housekeeping CPUs %s)", cpuWord(o.rt), o.hk.mask(), o.hk),
-	}
-	if !m.intersects(o.rt) {
-		r.Status = Pass
+	r, onRT := maskCheck(env, o, env.sysPath("devices", "virtual", "workqueue", "cpumask"), "workqueue cpumask")
+	if !onRT {
 		return r
 	}
 	r.Status = Warn
