@@ -191,6 +191,8 @@ type Loop struct {
 	ran  atomic.Bool
 	// noYield is set for the run when the loop must not yield.
 	noYield bool
+	// ts is the running loop's thread set-up; every yield checks it.
+	ts *threadSetup
 }
 
 // NewLoop checks opts and prepares a loop that calls fn once per period.
@@ -307,7 +309,7 @@ func (l *Loop) cycles(ts *threadSetup) string {
 			cal.init(period)
 		}
 	}
-	tid := ts.tid
+	l.ts = ts
 	// The yield keeps the goroutine on its thread only when this thread
 	// holds the only P. With more Ps another thread could take the
 	// goroutine, so there the loop stays locked and accepts sysmon's
@@ -381,7 +383,7 @@ func (l *Loop) cycles(ts *threadSetup) string {
 		// Yield now, between cycles, if the wait for the next release
 		// would otherwise have to be cut to yield in the middle of it.
 		if !noYield && rel-lastYield > yieldNs {
-			lastYield = l.yield(ts, &tid)
+			lastYield = l.yield()
 		}
 	}
 	return reason
@@ -415,7 +417,7 @@ func (l *Loop) sleepUntil(t, lastYield, yieldNs int64) int64 {
 	if !l.noYield {
 		for t-lastYield > yieldNs {
 			sleepAbs(lastYield + yieldNs)
-			lastYield = l.yield(nil, nil)
+			lastYield = l.yield()
 		}
 	}
 	sleepAbs(t)
@@ -431,25 +433,22 @@ func (l *Loop) spinUntil(t, lastYield, yieldNs int64) int64 {
 			return lastYield
 		}
 		if !l.noYield && now-lastYield > yieldNs && t-now > 100_000 {
-			lastYield = l.yield(nil, nil)
+			lastYield = l.yield()
 		}
 	}
 }
 
 // yield lets the scheduler run once without leaving this thread (see
 // Loop), then checks that the goroutine is still on its thread.
-func (l *Loop) yield(ts *threadSetup, tid *int) int64 {
+func (l *Loop) yield() int64 {
 	runtime.UnlockOSThread()
 	runtime.Gosched()
 	runtime.LockOSThread()
-	if ts != nil {
-		if now := currentTID(); now != *tid {
-			// The goroutine moved (it should not with one P): give the old
-			// thread back its attributes and this one the RT ones.
-			*tid = now
-			if ts.moveTo(now) == nil {
-				l.tel.migrated()
-			}
+	if now := currentTID(); now != l.ts.tid {
+		// The goroutine moved (it should not with one P): give the old
+		// thread back its attributes and this one the RT ones.
+		if l.ts.moveTo(now) == nil {
+			l.tel.migrated()
 		}
 	}
 	return nanotime()
