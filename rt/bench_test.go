@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rtcell/rtcell/rt/stats"
+	"github.com/rtcell/rtcell/rt/internal/telemetry"
 )
 
 // BenchmarkCycleBookkeeping is everything the loop does per cycle except
@@ -12,8 +12,8 @@ import (
 // read, the overrun accounting and publishing the cycle to the telemetry
 // block (statistics, histogram, worst cycles, window maxima, seqlock).
 func BenchmarkCycleBookkeeping(b *testing.B) {
-	tel := NewTelemetry(1000)
-	tel.h.Stats.Init(int64(time.Second), nanotime())
+	tel := telemetry.New(1000)
+	tel.Begin(nanotime(), int64(time.Second), func(*telemetry.Header) {})
 	const period = 1_000_000
 	rel := nanotime()
 	var prevRaw, prevRel int64
@@ -27,42 +27,8 @@ func BenchmarkCycleBookkeeping(b *testing.B) {
 		jit := (raw - prevRaw) - (rel - prevRel)
 		prevRaw, prevRel = raw, rel
 		next, over, missed := account(rel, rel+int64(n&0x7ffff), period, true) // ends within 0.52 ms
-		tel.record(n, wake, lat, jit&0xffff, end-wake, false, over, missed, 0)
+		tel.Record(n, wake, lat, jit&0xffff, end-wake, false, over, missed, 0)
 		rel = next
-	}
-}
-
-// BenchmarkPublish is the cost of publishing one cycle to a telemetry
-// block in shared memory (memfd, mapped shared), against
-// BenchmarkRecordPrivate, the same statistics in private memory without
-// the seqlock: the difference is what publishing adds.
-func BenchmarkPublish(b *testing.B) {
-	tel, f, err := NewSharedTelemetry(1000)
-	if err != nil {
-		b.Skip(err)
-	}
-	defer f.Close()
-	defer tel.Close()
-	tel.h.Stats.Init(int64(time.Second), 0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for n := uint64(0); n < uint64(b.N); n++ {
-		v := int64(n*7919) & 0x3ffff
-		tel.record(n, int64(n)*1_000_000, v, v>>3, v>>2, false, false, 0, 0)
-	}
-}
-
-func BenchmarkRecordPrivate(b *testing.B) {
-	var t stats.Task
-	t.Init(int64(time.Second), 0)
-	mem := make([]uint64, stats.HistogramWords(1000))
-	h, _ := stats.NewHistogram(mem)
-	r := stats.NewRecorder(&t, h)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for n := uint64(0); n < uint64(b.N); n++ {
-		v := int64(n*7919) & 0x3ffff
-		r.Record(stats.Sample{Cycle: n, AtNs: int64(n) * 1_000_000, LatencyNs: v, JitterNs: v >> 3, ExecNs: v >> 2})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcell/rtcell/rt/internal/worker"
 	"github.com/rtcell/rtcell/rt/rttest"
 )
 
@@ -199,7 +200,7 @@ func TestPermissionAdvice(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(RTEnviron(os.Environ(), 0), envChild+"=fifo")
+	cmd.Env = append(worker.Environ(os.Environ(), 0), envChild+"=fifo")
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var stdout, stderr bytes.Buffer

@@ -16,6 +16,4 @@ var (
 	ErrRuntimeSettings = errors.New("go runtime settings for real-time are not in effect")
 	// ErrInvalid marks a bad option value.
 	ErrInvalid = errors.New("invalid option")
-	// ErrMigrated means the loop's goroutine was found on another OS thread.
-	ErrMigrated = errors.New("loop goroutine moved to another thread")
 )

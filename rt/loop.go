@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/internal/telemetry"
+	"github.com/rtcell/rtcell/rt/stats"
 )
 
 // Wake is how a loop waits for its next release.
@@ -91,14 +95,9 @@ type LoopOptions struct {
 	// needs (RuntimeSettings.OK) are not in effect. The result records
 	// what was in effect.
 	AllowRuntime bool
-	// Telemetry, when set, is where the loop publishes its statistics, for
-	// example a block in shared memory that a supervisor reads (see
-	// NewTelemetry). When nil the loop uses a private block.
-	Telemetry *Telemetry `json:"-"`
-
 	// noYield turns off the scheduler yield, for tests that show why it
 	// is there.
-	noYield bool
+	noYield bool `json:"-"`
 }
 
 const (
@@ -186,7 +185,7 @@ func (o *LoopOptions) normalize() error {
 type Loop struct {
 	opts LoopOptions
 	fn   CycleFunc
-	tel  *Telemetry
+	tel  *telemetry.Block
 	stop atomic.Bool
 	ran  atomic.Bool
 	// noYield is set for the run when the loop must not yield.
@@ -195,18 +194,24 @@ type Loop struct {
 	ts *threadSetup
 }
 
-// NewLoop checks opts and prepares a loop that calls fn once per period.
-// It allocates the telemetry block if opts.Telemetry is nil.
+// NewLoop checks opts and prepares a loop that calls fn once per period,
+// in this process. A program with non-real-time work too runs its loops
+// as Tasks of a Program instead, each in a process of its own.
 func NewLoop(opts LoopOptions, fn CycleFunc) (*Loop, error) {
+	return newLoop(opts, fn, nil)
+}
+
+// newLoop is NewLoop publishing into tel (a worker's shared block), or
+// into a private block when tel is nil.
+func newLoop(opts LoopOptions, fn CycleFunc, tel *telemetry.Block) (*Loop, error) {
 	if fn == nil {
 		return nil, fmt.Errorf("cycle function is nil: %w", ErrInvalid)
 	}
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	tel := opts.Telemetry
 	if tel == nil {
-		tel = NewTelemetry(opts.HistogramUS)
+		tel = telemetry.New(opts.HistogramUS)
 	} else if tel.HistogramUS() != opts.HistogramUS {
 		return nil, fmt.Errorf("telemetry block has a %d µs histogram, loop wants %d: %w", tel.HistogramUS(), opts.HistogramUS, ErrInvalid)
 	}
@@ -216,14 +221,23 @@ func NewLoop(opts LoopOptions, fn CycleFunc) (*Loop, error) {
 // Options returns the loop's options with defaults filled in.
 func (l *Loop) Options() LoopOptions { return l.opts }
 
-// Telemetry returns the block the loop publishes to.
-func (l *Loop) Telemetry() *Telemetry { return l.tel }
+// Snapshot copies the loop's live statistics into dst (allocating it when
+// nil) and returns it. It may be called from any goroutine while the loop
+// runs and never blocks the loop; in a GOMAXPROCS=1 process the calling
+// goroutine runs only when the loop yields.
+func (l *Loop) Snapshot(dst *Snapshot) *Snapshot {
+	if dst == nil {
+		dst = &Snapshot{}
+	}
+	l.tel.Snapshot(&dst.s)
+	return dst
+}
 
 // Stop asks the loop to stop after its current cycle. It is safe to call
 // from any goroutine, any number of times. In a GOMAXPROCS=1 process the
 // calling goroutine runs only when the loop yields (at least every 4 ms);
-// a supervisor in another process sets the stop word in shared memory
-// instead (Telemetry.RequestStop).
+// a Program's supervisor stops a worker's loop through shared memory
+// instead.
 func (l *Loop) Stop() { l.stop.Store(true) }
 
 // Run runs the loop to its end and returns its result. It blocks the
@@ -276,18 +290,21 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 		samples[i].Name = n
 	}
 	tel := l.tel
-	tel.begin(l.opts, settings, ts.state)
+	if len(ts.state.Warnings) > 0 {
+		tel.SetWarnings(ts.state.Warnings)
+	}
+	beginTelemetry(tel, l.opts, settings, ts.state)
 	gc0, alloc0 := readGC(samples)
 
 	reason := l.cycles(ts)
 
 	gc1, alloc1 := readGC(samples)
-	tel.finish(gc1-gc0, alloc1-alloc0, reason)
+	tel.Finish(gc1-gc0, alloc1-alloc0, indexOf(stopReasons, reason))
 	restored := ts.undo()
 	if restored {
 		runtime.UnlockOSThread()
 	}
-	res := tel.Snapshot().Result()
+	res := l.Snapshot(nil).Result()
 	res.Thread = ts.state
 	return res, nil
 }
@@ -363,7 +380,7 @@ func (l *Loop) cycles(ts *threadSetup) string {
 		prevRaw, prevRel = raw, rel
 		next, overrun, missed := account(rel, end, period, skip)
 		missedNext = missed
-		tel.record(n, wake, lat, jit, end-wake, end-rel > deadline, overrun, missed, margin)
+		tel.Record(n, wake, lat, jit, end-wake, end-rel > deadline, overrun, missed, margin)
 		rel = next
 
 		if !more {
@@ -376,7 +393,7 @@ func (l *Loop) cycles(ts *threadSetup) string {
 		if stopAt >= 0 && rel >= stopAt {
 			break
 		}
-		if l.stop.Load() || tel.stopRequested() {
+		if l.stop.Load() || tel.StopRequested() {
 			reason = "stop requested"
 			break
 		}
@@ -448,7 +465,7 @@ func (l *Loop) yield() int64 {
 		// The goroutine moved (it should not with one P): give the old
 		// thread back its attributes and this one the RT ones.
 		if l.ts.moveTo(now) == nil {
-			l.tel.migrated()
+			l.tel.Migrated()
 		}
 	}
 	return nanotime()
@@ -503,4 +520,60 @@ func (m *marginCalibrator) observe(lateNs int64) int64 {
 	}
 	m.n = 0
 	return max(min((p+1)*1000+5000, m.maxNs), 10_000)
+}
+
+// Names of the enumerations the telemetry block stores as indices.
+var (
+	wakeNames    = []Wake{WakeSleep, WakeHybrid, WakeBusy}
+	overrunNames = []OverrunPolicy{OverrunSkip, OverrunCatchup}
+	policyNames  = []Policy{PolicyOther, PolicyFIFO, PolicyRR}
+	stopReasons  = []string{"", "completed", "stopped by the cycle function", "stop requested"}
+)
+
+func indexOf[T comparable](list []T, v T) uint64 {
+	for i, x := range list {
+		if x == v {
+			return uint64(i)
+		}
+	}
+	return 0
+}
+
+// beginTelemetry describes the run in the block's header.
+func beginTelemetry(tel *telemetry.Block, o LoopOptions, rs RuntimeSettings, st ThreadState) {
+	window := int64(o.Window)
+	if window <= 0 {
+		window = stats.DefaultWindowNs
+	}
+	tel.Begin(nanotime(), window, func(h *telemetry.Header) {
+		telemetry.SetName(h, o.Name)
+		h.PeriodNs, h.DeadlineNs = int64(o.Period), int64(o.Deadline)
+		h.Wake, h.Overrun = indexOf(wakeNames, o.Wake), indexOf(overrunNames, o.Overrun)
+		h.CPU, h.Priority, h.Policy = int64(o.Thread.CPU), int64(o.Thread.Priority), int64(indexOf(policyNames, o.Thread.Policy))
+		h.PID = int64(pid())
+		h.GOMAXPROCS = int64(rs.GOMAXPROCS)
+		h.AsyncPreemptOff = b2u(rs.AsyncPreemptOff)
+		h.GCPercent = -1
+		if pct, err := strconv.ParseInt(rs.GOGC, 10, 64); err == nil {
+			h.GCPercent = pct
+		}
+		h.MemoryLimit = rs.MemoryLimit
+		h.TID = int64(st.TID)
+		h.ThreadPolicy = int64(indexOf(policyNames, st.Policy))
+		h.ThreadPriority = int64(st.Priority)
+		h.ThreadCPUs = [4]uint64{}
+		for _, c := range st.CPUs {
+			if c >= 0 && c < 256 {
+				h.ThreadCPUs[c/64] |= 1 << (c % 64)
+			}
+		}
+		h.MemLocked, h.DMALatency = b2u(st.MemLocked), b2u(st.DMALatency)
+	})
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

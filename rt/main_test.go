@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/rtcell/rtcell/rt/internal/worker"
 )
 
 // Some tests need a process of their own: the runtime settings an RT loop
@@ -18,14 +20,15 @@ const envChild = "RTCELL_TEST_CHILD"
 
 var children = map[string]func() (any, error){}
 
-// testRoles are the worker roles the test binary serves (worker_test.go).
-var testRoles = map[string]RoleFunc{}
-
 func TestMain(m *testing.M) {
 	if name := os.Getenv(envProgram); name != "" {
 		Main(programs[name]()) // supervisor or worker: never returns
 	}
-	ServeWorker(testRoles)
+	if IsWorker() {
+		p := workerTasks()
+		p.Tasks = append(p.Tasks, ExampleTasks...)
+		Main(p) // worker_test.go and example_test.go: never returns
+	}
 	if name := os.Getenv(envChild); name != "" {
 		f, ok := children[name]
 		if !ok {
@@ -50,7 +53,7 @@ func runChild(t *testing.T, name string, rtEnv bool, out any) {
 	t.Helper()
 	env := os.Environ()
 	if rtEnv {
-		env = RTEnviron(env, 0)
+		env = worker.Environ(env, 0)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(env, envChild+"="+name)

@@ -2,25 +2,13 @@ package rt
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-)
 
-// Environment values that put the Go runtime into the mode an RT loop needs.
-// They must be present when the process starts: the runtime reads GODEBUG
-// and GOGC once, at start-up (see Reexec).
-const (
-	EnvGOMAXPROCS = "GOMAXPROCS"
-	EnvGODEBUG    = "GODEBUG"
-	EnvGOGC       = "GOGC"
-	EnvGOMEMLIMIT = "GOMEMLIMIT"
-	// DefaultMemoryLimit guards a GC-off process: the GC comes back only if
-	// the heap grows past it, which an allocation-free loop never does.
-	DefaultMemoryLimit = 256 << 20
+	"github.com/rtcell/rtcell/rt/internal/worker"
 )
 
 // RuntimeSettings says which of the Go runtime settings an RT loop needs are
@@ -91,7 +79,7 @@ func CurrentRuntimeSettings() RuntimeSettings {
 
 // startGODEBUG is GODEBUG as it was when the process started: later
 // os.Setenv calls do not change what the runtime uses.
-var startGODEBUG = os.Getenv(EnvGODEBUG)
+var startGODEBUG = os.Getenv(worker.EnvGODEBUG)
 
 // asyncPreemptOff parses a GODEBUG value the way the runtime does:
 // comma-separated key=value pairs, the last one for a key wins.
@@ -106,42 +94,10 @@ func asyncPreemptOff(godebug string) bool {
 	return on
 }
 
-// RTEnviron returns env (in os.Environ form) with the RT runtime settings
-// added: GOMAXPROCS=1, asyncpreemptoff=1 appended to any GODEBUG, GOGC=off
-// and GOMEMLIMIT=memLimit bytes (DefaultMemoryLimit when memLimit <= 0).
-// Use it to start an RT worker process.
-func RTEnviron(env []string, memLimit int64) []string {
-	if memLimit <= 0 {
-		memLimit = DefaultMemoryLimit
-	}
-	out := make([]string, 0, len(env)+4)
-	godebug := ""
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case EnvGOMAXPROCS, EnvGOGC, EnvGOMEMLIMIT:
-			continue
-		case EnvGODEBUG:
-			godebug = v
-			continue
-		}
-		out = append(out, kv)
-	}
-	if godebug != "" {
-		godebug += ","
-	}
-	godebug += "asyncpreemptoff=1"
-	return append(out,
-		EnvGOMAXPROCS+"=1",
-		EnvGODEBUG+"="+godebug,
-		EnvGOGC+"=off",
-		EnvGOMEMLIMIT+"="+strconv.FormatInt(memLimit, 10),
-	)
-}
-
 // Reexec replaces the current process with a fresh copy of its own binary
-// (/proc/self/exe) whose environment holds the RT runtime settings (see
-// RTEnviron), unless they are already in effect, in which case it returns
+// (/proc/self/exe) whose environment holds the RT runtime settings
+// (GOMAXPROCS=1, GODEBUG=asyncpreemptoff=1, GOGC=off, and GOMEMLIMIT as a
+// guard, 256 MiB unless set), unless they are already in effect, in which case it returns
 // nil at once. On success it does not return. It is how a program makes
 // asyncpreemptoff=1 take effect: the runtime reads GODEBUG only at
 // start-up, and `//go:debug asyncpreemptoff=1` is not accepted.
@@ -158,15 +114,8 @@ func Reexec() error {
 		return fmt.Errorf("re-executing with RT runtime settings: still missing after exec (%s): %w",
 			strings.Join(CurrentRuntimeSettings().Missing(), "; "), ErrRuntimeSettings)
 	}
-	env := append(RTEnviron(os.Environ(), memLimitFromEnv()), envReexeced+"=1")
+	env := append(worker.Environ(os.Environ(), worker.MemoryLimitFromEnv()), envReexeced+"=1")
 	return reexec(env)
 }
 
 const envReexeced = "RTCELL_REEXECED"
-
-func memLimitFromEnv() int64 {
-	if v, err := strconv.ParseInt(os.Getenv(EnvGOMEMLIMIT), 10, 64); err == nil && v > 0 && v < math.MaxInt64 {
-		return v
-	}
-	return DefaultMemoryLimit
-}

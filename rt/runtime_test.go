@@ -2,10 +2,11 @@ package rt
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/internal/worker"
 )
 
 func TestAsyncPreemptOffParse(t *testing.T) {
@@ -29,14 +30,6 @@ func TestAsyncPreemptOffParse(t *testing.T) {
 	}
 }
 
-func TestRTEnviron(t *testing.T) {
-	env := RTEnviron([]string{"PATH=/bin", "GODEBUG=gctrace=1", "GOGC=100", "GOMAXPROCS=4"}, 0)
-	want := []string{"PATH=/bin", "GOMAXPROCS=1", "GODEBUG=gctrace=1,asyncpreemptoff=1", "GOGC=off", "GOMEMLIMIT=268435456"}
-	if !slices.Equal(env, want) {
-		t.Fatalf("RTEnviron = %q, want %q", env, want)
-	}
-}
-
 func init() {
 	children["settings"] = func() (any, error) { return CurrentRuntimeSettings(), nil }
 }
@@ -46,8 +39,8 @@ func init() {
 func TestRuntimeSettingsDetected(t *testing.T) {
 	var on, off RuntimeSettings
 	runChild(t, "settings", true, &on)
-	if !on.OK() || on.GOMAXPROCS != 1 || !on.AsyncPreemptOff || on.GOGC != "off" || on.MemoryLimit != DefaultMemoryLimit {
-		t.Errorf("with the RT environment: %+v, want all in effect and a %d byte limit", on, DefaultMemoryLimit)
+	if !on.OK() || on.GOMAXPROCS != 1 || !on.AsyncPreemptOff || on.GOGC != "off" || on.MemoryLimit != worker.DefaultMemoryLimit {
+		t.Errorf("with the RT environment: %+v, want all in effect and a %d byte limit", on, worker.DefaultMemoryLimit)
 	}
 	t.Setenv("GODEBUG", "")
 	t.Setenv("GOGC", "")

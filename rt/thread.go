@@ -82,8 +82,20 @@ func (o ThreadOptions) validate() error {
 	return nil
 }
 
-// permissionAdvice is the remedy attached to EPERM from sched_setattr.
-const permissionAdvice = "needs CAP_SYS_NICE or an RLIMIT_RTPRIO that covers the priority: run as root, " +
-	"or `make setcap` (setcap cap_sys_nice,cap_ipc_lock+ep bin/runner), " +
-	"or add `@realtime - rtprio 99` and `@realtime - memlock unlimited` to /etc/security/limits.conf, " +
-	"or in a systemd unit AmbientCapabilities=CAP_SYS_NICE CAP_IPC_LOCK and LimitRTPRIO=99"
+// schedAdvice says what the running binary lacks when the kernel refuses
+// an RT priority.
+func schedAdvice(prio int) string {
+	exe := progName()
+	return fmt.Sprintf("%s needs CAP_SYS_NICE (run it as root, or grant the file capability: "+
+		"setcap cap_sys_nice,cap_ipc_lock+ep %s), or an RLIMIT_RTPRIO of at least %d "+
+		"(`rtprio %d` in /etc/security/limits.conf, or LimitRTPRIO=%d in a systemd unit)", exe, exe, prio, prio, prio)
+}
+
+// memlockAdvice says what the running binary lacks when mlockall is
+// refused.
+func memlockAdvice() string {
+	exe := progName()
+	return fmt.Sprintf("%s needs CAP_IPC_LOCK (run it as root, or grant the file capability: "+
+		"setcap cap_sys_nice,cap_ipc_lock+ep %s), or an unlimited RLIMIT_MEMLOCK "+
+		"(`memlock unlimited` in /etc/security/limits.conf, or LimitMEMLOCK=infinity in a systemd unit)", exe, exe)
+}

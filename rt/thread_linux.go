@@ -42,8 +42,7 @@ func setupThread(o ThreadOptions) (*threadSetup, error) {
 		if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE); err != nil {
 			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOMEM) {
 				ts.undo()
-				return nil, fmt.Errorf("mlockall: %w: needs CAP_IPC_LOCK or RLIMIT_MEMLOCK unlimited: run as root, "+
-					"or `setcap cap_sys_nice,cap_ipc_lock+ep bin/runner`, or LimitMEMLOCK=infinity in the systemd unit", ErrPermission)
+				return nil, fmt.Errorf("locking memory (mlockall): %w (%w): %s", ErrPermission, err, memlockAdvice())
 			}
 			ts.undo()
 			return nil, fmt.Errorf("mlockall: %w", err)
@@ -88,7 +87,7 @@ func applySched(o ThreadOptions) error {
 	attr.Flags = unix.SCHED_FLAG_RESET_ON_FORK
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
 		if errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("setting %s priority %d: %w: %s", o.Policy, o.Priority, ErrPermission, permissionAdvice)
+			return fmt.Errorf("setting %s priority %d: %w (%w): %s", o.Policy, o.Priority, ErrPermission, err, schedAdvice(o.Priority))
 		}
 		return fmt.Errorf("setting %s priority %d: %w", o.Policy, o.Priority, err)
 	}

@@ -2,49 +2,70 @@ package rt
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/internal/worker"
+	"github.com/rtcell/rtcell/rt/rttest"
 )
 
-func init() {
-	testRoles["noop"] = func(*WorkerSpec) (CycleFunc, error) {
-		return func(c *Cycle) bool { sink += work2K(c.N); return true }, nil
-	}
-	// hang stops publishing: cycle 20 never returns.
-	testRoles["hang"] = func(*WorkerSpec) (CycleFunc, error) {
-		return func(c *Cycle) bool {
-			//lint:ignore SA5002 the role hangs on purpose, for the watchdog
-			for c.N == 20 {
-			}
-			return true
-		}, nil
-	}
-	testRoles["fail"] = func(*WorkerSpec) (CycleFunc, error) {
-		return nil, errors.New("the plant is not connected")
-	}
+// workerTasks is the program the test binary serves in a worker process
+// started by startTestWorker: its tasks are found by name.
+func workerTasks() Program {
+	return Program{Tasks: []Task{
+		{Loop: LoopOptions{Name: "noop"}, Setup: func() (CycleFunc, error) {
+			return func(c *Cycle) bool { sink += work2K(c.N); return true }, nil
+		}},
+		// hang stops publishing: cycle 20 never returns.
+		{Loop: LoopOptions{Name: "hang"}, Setup: func() (CycleFunc, error) {
+			return func(c *Cycle) bool {
+				//lint:ignore SA5002 the task hangs on purpose, for the watchdog
+				for c.N == 20 {
+				}
+				return true
+			}, nil
+		}},
+		{Loop: LoopOptions{Name: "fail"}, Setup: func() (CycleFunc, error) {
+			return nil, errors.New("the plant is not connected")
+		}},
+	}}
 }
 
-func startTestWorker(t *testing.T, role string, o LoopOptions) *Worker {
+// startTestWorker starts a worker process of the test binary running the
+// task of workerTasks named o.Name.
+func startTestWorker(t *testing.T, o LoopOptions) *workerProc {
 	t.Helper()
 	if o.Thread.Policy == "" {
 		o.Thread = testThread()
 	}
-	if o.Name == "" {
-		o.Name = role
+	if o.Thread.CPU >= 0 {
+		rttest.LeaseCPU(t, o.Thread.CPU)
 	}
-	w, err := StartWorker(WorkerSpec{Loop: o, Role: role}, WorkerOptions{})
+	// The test binary declares regions (program_test.go); its workers
+	// map them, as every worker of a program does.
+	if err := createRegions(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := startWorker(o, regionFiles(), WorkerOptions{Args: []string{"-test.run=^$"}}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { w.Kill(); <-w.Done(); w.Close() })
+	t.Cleanup(func() { w.proc.Kill(); w.proc.Wait() })
 	return w
 }
 
-func waitCycles(t *testing.T, w *Worker, n uint64) {
+func snapshot(w *workerProc) *Snapshot {
+	var s Snapshot
+	w.tel.Snapshot(&s.s)
+	return &s
+}
+
+func waitCycles(t *testing.T, w *workerProc, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for w.Telemetry().Snapshot().Cycles() < n {
+	for snapshot(w).Cycles() < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("worker did not reach %d cycles in 10 s", n)
 		}
@@ -55,9 +76,9 @@ func waitCycles(t *testing.T, w *Worker, n uint64) {
 // TestWorkerRuns: a worker runs its loop in its own process with the RT
 // runtime settings, and its result arrives through shared memory.
 func TestWorkerRuns(t *testing.T) {
-	w := startTestWorker(t, "noop", LoopOptions{Period: time.Millisecond, Cycles: 300})
-	exit, res := w.Wait()
-	if exit.Code != 0 || !exit.Finished {
+	w := startTestWorker(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 300})
+	exit, res := w.wait()
+	if exit.status.Code != 0 || !exit.finished {
 		t.Fatalf("worker exit %+v, want code 0 and finished", exit)
 	}
 	if res.Cycles != 300 || sum(res.Histogram)+res.Overflow != 300 || res.Name != "noop" {
@@ -77,14 +98,14 @@ func TestWorkerRuns(t *testing.T) {
 	}
 }
 
-// TestWorkerStop: Stop through shared memory ends the loop after its
-// current cycle, with a complete, consistent result.
+// TestWorkerStop: a stop request through shared memory ends the loop
+// after its current cycle, with a complete, consistent result.
 func TestWorkerStop(t *testing.T) {
-	w := startTestWorker(t, "noop", LoopOptions{Period: time.Millisecond})
+	w := startTestWorker(t, LoopOptions{Name: "noop", Period: time.Millisecond})
 	waitCycles(t, w, 50)
-	w.Stop()
-	exit, res := w.Wait()
-	if exit.Code != 0 || !exit.Finished || res.StopReason != "stop requested" {
+	w.tel.RequestStop()
+	exit, res := w.wait()
+	if exit.status.Code != 0 || !exit.finished || res.StopReason != "stop requested" {
 		t.Fatalf("exit %+v, stop reason %q", exit, res.StopReason)
 	}
 	if total := sum(res.Histogram) + res.Overflow; total != res.Cycles || res.Latency.Count != res.Cycles {
@@ -95,13 +116,13 @@ func TestWorkerStop(t *testing.T) {
 // TestWorkerKilled: a worker killed with SIGKILL is seen as killed, and
 // its last published statistics survive it.
 func TestWorkerKilled(t *testing.T) {
-	w := startTestWorker(t, "noop", LoopOptions{Period: time.Millisecond})
+	w := startTestWorker(t, LoopOptions{Name: "noop", Period: time.Millisecond})
 	waitCycles(t, w, 30)
-	if err := w.Kill(); err != nil {
+	if err := w.proc.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	exit, res := w.Wait()
-	if exit.Signal != "killed" || exit.Finished {
+	exit, res := w.wait()
+	if exit.status.Signal != "killed" || exit.finished {
 		t.Fatalf("exit %+v, want killed and not finished", exit)
 	}
 	if res.Cycles < 30 {
@@ -115,37 +136,42 @@ func TestWorkerKilled(t *testing.T) {
 // TestWorkerStalled: a loop that stops publishing is caught by the
 // heartbeat watchdog while its process is still alive.
 func TestWorkerStalled(t *testing.T) {
-	w := startTestWorker(t, "hang", LoopOptions{Period: time.Millisecond})
+	w := startTestWorker(t, LoopOptions{Name: "hang", Period: time.Millisecond})
 	waitCycles(t, w, 20)
 	deadline := time.Now().Add(10 * time.Second)
-	for !w.Stalled(200 * time.Millisecond) {
+	for !w.stalled(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("a hung worker was not seen as stalled in 10 s")
 		}
 		select {
-		case <-w.Done():
+		case <-w.proc.Done():
 			t.Fatal("the hung worker exited")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if s := w.Telemetry().Snapshot(); s.Cycles() != 20 {
+	if s := snapshot(w); s.Cycles() != 20 {
 		t.Errorf("stalled at %d cycles, want 20", s.Cycles())
 	}
 }
 
-// TestWorkerSetupError: a role that cannot be built makes the worker exit
-// with WorkerExitSetup and its reason, and nothing runs.
+// TestWorkerSetupError: a task whose Setup fails makes the worker exit
+// with worker.ExitSetup and its reason, and nothing runs; a task the
+// binary does not have is refused with its own code.
 func TestWorkerSetupError(t *testing.T) {
-	w := startTestWorker(t, "fail", LoopOptions{Period: time.Millisecond, Cycles: 10})
-	exit, res := w.Wait()
-	if exit.Code != WorkerExitSetup || !strings.Contains(exit.Err, "the plant is not connected") || exit.Finished {
-		t.Fatalf("exit %+v, want code %d with the role's error", exit, WorkerExitSetup)
+	w := startTestWorker(t, LoopOptions{Name: "fail", Period: time.Millisecond, Cycles: 10})
+	exit, res := w.wait()
+	if exit.status.Code != worker.ExitSetup || !strings.Contains(exit.err, "the plant is not connected") || exit.finished {
+		t.Fatalf("exit %+v, want code %d with the task's error", exit, worker.ExitSetup)
 	}
 	if res.Cycles != 0 {
 		t.Errorf("%d cycles ran", res.Cycles)
 	}
-	if _, err := StartWorker(WorkerSpec{Loop: LoopOptions{Period: time.Microsecond}, Role: "noop"}, WorkerOptions{}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("StartWorker with a 1 µs period: err = %v, want ErrInvalid", err)
+	w = startTestWorker(t, LoopOptions{Name: "nosuchtask", Period: time.Millisecond, Cycles: 10})
+	if exit, _ := w.wait(); exit.status.Code != worker.ExitNoTask || !strings.Contains(exit.err, `no task "nosuchtask"`) {
+		t.Errorf("unknown task: exit %+v, want code %d naming the task", exit, worker.ExitNoTask)
+	}
+	if _, err := startWorker(LoopOptions{Name: "noop", Period: time.Microsecond}, nil, WorkerOptions{}, os.Stderr); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a worker with a 1 µs period: err = %v, want ErrInvalid", err)
 	}
 }
 
@@ -153,20 +179,21 @@ func TestWorkerSetupError(t *testing.T) {
 // second, every snapshot the supervisor takes is consistent: the
 // histogram, the latency series and the cycle counter agree exactly.
 func TestTelemetryNoTornReads(t *testing.T) {
-	w := startTestWorker(t, "noop", LoopOptions{Period: 50 * time.Microsecond, Wake: WakeBusy, Duration: 2 * time.Second})
+	w := startTestWorker(t, LoopOptions{Name: "noop", Period: 50 * time.Microsecond, Wake: WakeBusy, Duration: 2 * time.Second})
 	waitCycles(t, w, 1)
 	var s Snapshot
 	var n, moving int
 	var last uint64
 	for {
-		w.Telemetry().Snapshot(&s)
-		if s.Torn {
+		w.tel.Snapshot(&s.s)
+		if s.Torn() {
 			t.Fatal("torn snapshot while the writer is alive")
 		}
 		c := s.Cycles()
-		if hist := sum(s.hist); hist != c || s.h.Stats.Latency.Count != c || s.h.Stats.Exec.Count != c {
+		bins, over := s.Histogram()
+		if hist := sum(bins) + over; hist != c || s.Latency().Count != c || s.Exec().Count != c {
 			t.Fatalf("snapshot %d: cycles %d, histogram total %d, latency count %d, exec count %d",
-				n, c, hist, s.h.Stats.Latency.Count, s.h.Stats.Exec.Count)
+				n, c, hist, s.Latency().Count, s.Exec().Count)
 		}
 		if c != last {
 			moving++

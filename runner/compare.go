@@ -125,6 +125,9 @@ func (o *CompareOptions) defaults() error {
 // nearest-rank rule, so the comparison is like for like. Needs root (or
 // CAP_SYS_NICE) and rt-tests.
 func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
+	if rt.IsWorker() {
+		rt.Run(ctx, compareProgram(o)) // never returns in a worker
+	}
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
@@ -146,7 +149,7 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		th := ct.Threads[0]
 		a := histFigures(th.Hist, th.Overflow, th.Cycles, th.MinNs, th.AvgNs, th.MaxNs)
 
-		res, err := compareLoop(o)
+		res, err := compareLoop(ctx, o)
 		if err != nil {
 			return nil, fmt.Errorf("round %d: rtcell: %w", r+1, err)
 		}
@@ -165,23 +168,32 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 	return c, nil
 }
 
+// compareProgram is the one-task program of an rtcell round: a loop
+// with an empty cycle, as cyclictest's.
+func compareProgram(o CompareOptions) rt.Program {
+	return rt.Program{
+		Tasks: []rt.Task{{
+			Loop: rt.LoopOptions{Name: "compare", Period: o.Interval, Cycles: uint64(o.Loops), Wake: o.Wake,
+				Thread: rt.ThreadOptions{CPU: o.CPU, Policy: rt.PolicyFIFO, Priority: o.Priority}, HistogramUS: o.HistogramUS},
+			Setup: func() (rt.CycleFunc, error) { return func(*rt.Cycle) bool { return true }, nil },
+		}},
+		IgnoreMisses: true,
+		Stdout:       io.Discard,
+		Worker:       o.Worker,
+	}
+}
+
 // compareLoop runs one rtcell loop in a worker process.
-func compareLoop(o CompareOptions) (*rt.Result, error) {
-	payload, _ := json.Marshal(taskPayload{Workload: "none"})
-	w, err := rt.StartWorker(rt.WorkerSpec{
-		Loop: rt.LoopOptions{Name: "compare", Period: o.Interval, Cycles: uint64(o.Loops), Wake: o.Wake,
-			Thread: rt.ThreadOptions{CPU: o.CPU, Policy: rt.PolicyFIFO, Priority: o.Priority}, HistogramUS: o.HistogramUS},
-		Role: RoleTask, Payload: payload,
-	}, o.Worker)
+func compareLoop(ctx context.Context, o CompareOptions) (*rt.Result, error) {
+	sum, err := rt.Run(ctx, compareProgram(o))
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
-	exit, res := w.Wait()
-	if !exit.Finished {
-		return nil, fmt.Errorf("worker %s", exit)
+	t := sum.Tasks[0]
+	if t.Failure != "" {
+		return nil, fmt.Errorf("worker %s", t.Failure)
 	}
-	return res, nil
+	return t.Result, nil
 }
 
 // truncUS truncates ns to whole µs, as cyclictest reports.

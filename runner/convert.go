@@ -8,6 +8,9 @@ import (
 
 // taskReport converts a worker's result into the report's task.
 func taskReport(r *rt.Result) report.Task {
+	if r == nil {
+		return report.Task{Stopped: "never started"}
+	}
 	cpu := r.CPU
 	if len(r.Thread.CPUs) == 1 {
 		cpu = r.Thread.CPUs[0]
@@ -38,6 +41,7 @@ func taskReport(r *rt.Result) report.Task {
 		WindowNs:    r.WindowNs,
 		Histogram:   report.Histogram{BinNs: 1000, Counts: r.Histogram, Overflow: r.Overflow},
 		Stopped:     r.StopReason,
+		Warnings:    r.Thread.Warnings,
 	}
 	if r.Thread.TID == 0 {
 		// The loop never started: say what was asked for.

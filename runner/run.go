@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,12 +21,13 @@ import (
 	"github.com/rtcell/rtcell/sysprep"
 )
 
-// Exit codes of `runner run`.
+// Exit codes of `runner run` and `runner compare`: rt's vocabulary.
 const (
-	ExitOK           = 0
-	ExitViolations   = 1 // deadline misses or overruns occurred
-	ExitConfig       = 2 // config or privilege error; nothing ran
-	ExitWorkerFailed = 3 // a worker died, stalled or could not start
+	ExitOK           = rt.ExitOK
+	ExitViolations   = rt.ExitViolations // deadline misses or overruns occurred
+	ExitConfig       = rt.ExitConfig     // config or privilege error, or a CPU leased by another run; nothing ran
+	ExitWorkerFailed = rt.ExitFailed     // a worker died, stalled or did not stop
+	ExitOutput       = rt.ExitOutput     // the run happened but a report could not be written
 )
 
 // Default locations of the kernel's virtual file systems.
@@ -53,18 +53,32 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// ProcRoot and SysRoot are where preflight reads the kernel's state.
 	ProcRoot, SysRoot string
-	// Worker sets how worker processes are started (default: this binary).
+	// Worker sets how worker processes are started (default: this binary,
+	// with this process's arguments).
 	Worker rt.WorkerOptions
 	// Watchdog is how long a worker may publish nothing before it is
-	// declared stalled; default the larger of 2 s and 20 periods.
+	// declared stalled; default rt's (the larger of 2 s and 20 periods).
 	Watchdog time.Duration
+	// ShareCPUs runs although another rtcell process measures on one of
+	// the tasks' CPUs (by default the run refuses, naming it).
+	ShareCPUs bool
 }
 
 // Run runs the config's tasks to their end, or until ctx is cancelled (a
 // signal), and writes the reports. It returns the exit code, the report
-// and, for exit code ExitConfig, the error that stopped it. Reports are
-// written also when a worker failed or the run was cancelled.
+// and, for an exit code other than ExitOK and ExitViolations, the error
+// that stopped it. Reports are written also when a worker failed or the
+// run was cancelled. The tasks run as an rt.Program, one worker process
+// each: in a worker process (the runner binary re-executed with the same
+// arguments) Run runs that worker's loop and exits.
 func Run(ctx context.Context, o Options) (int, *report.Report, error) {
+	cfg := o.Config
+	if cfg == nil || len(cfg.Tasks) == 0 {
+		return ExitConfig, nil, errors.New("running: no config or no tasks")
+	}
+	if rt.IsWorker() {
+		rt.Run(ctx, program(cfg, o, false, nil)) // never returns in a worker
+	}
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
 	}
@@ -76,10 +90,6 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	}
 	if o.SysRoot == "" {
 		o.SysRoot = DefaultSysRoot
-	}
-	cfg := o.Config
-	if cfg == nil || len(cfg.Tasks) == 0 {
-		return ExitConfig, nil, errors.New("running: no config or no tasks")
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(o.Stderr, "warning: %s\n", w)
@@ -111,6 +121,9 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 		rep.Host, kernelRT = hostInfo(o.SysRoot)
 	}
 	rep.Host.GoVersion = runtime.Version()
+	if err := ctx.Err(); err != nil {
+		return ExitConfig, nil, fmt.Errorf("stopped before the run: %w", context.Cause(ctx))
+	}
 
 	// Privileges: refuse with the fix, or run at SCHED_OTHER if allowed.
 	nonRT := false
@@ -126,9 +139,6 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	}
 	rep.NotRealtime = nonRT
 
-	if p := cfg.Report.MetricsTextfile; p != "" && !strings.HasSuffix(p, ".prom") {
-		return ExitConfig, nil, fmt.Errorf("%s: report.metrics_textfile: %q must end in .prom for node_exporter's textfile collector", cfg.File, p)
-	}
 	var ln net.Listener
 	if cfg.Report.Metrics != "" {
 		var err error
@@ -136,63 +146,43 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 			return ExitConfig, nil, fmt.Errorf("%s: report.metrics: %w", cfg.File, err)
 		}
 	}
-	workers, err := startWorkers(cfg, o, nonRT)
-	if err != nil {
-		if ln != nil {
-			ln.Close()
-		}
-		return ExitWorkerFailed, nil, err
+	sum, err := rt.Run(ctx, program(cfg, o, nonRT, ln))
+	if len(sum.Tasks) == 0 {
+		// Nothing started: a CPU leased by another run, a bad option.
+		return sum.Code, nil, err
 	}
-	stopMetrics := serveMetrics(cfg, ln, workers, o)
-	failures := supervise(ctx, workers, o)
-	// Stop serving before the workers' blocks are unmapped below; the
-	// textfile's last write holds the end-of-run figures.
-	stopMetrics()
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "runner: %v\n", err)
+	}
 
 	// Final state of every task, from shared memory.
-	code := ExitOK
-	violations := false
 	realtime := kernelRT && !nonRT
-	for i, w := range workers {
-		exit, res := w.Wait()
-		w.Close()
-		t := taskReport(res)
-		switch {
-		case failures[i] != "":
-			t.Stopped = failures[i]
-			t.Error = failures[i] + "; last statistics: " + lastStats(res)
-			code = ExitWorkerFailed
-		case !exit.Finished:
-			t.Stopped = "worker " + exit.String()
-			t.Error = fmt.Sprintf("task %q (pid %d) failed: %s; last statistics: %s", res.Name, w.PID(), exit, lastStats(res))
-			if exit.Code == rt.WorkerExitSetup && res.Cycles == 0 {
-				t.Error = fmt.Sprintf("task %q could not start: %s", w.Spec.Loop.Name, exit.Err)
-			}
-			code = ExitWorkerFailed
-		}
-		if t.Error != "" {
+	for _, tr := range sum.Tasks {
+		t := taskReport(tr.Result)
+		t.PID = tr.PID
+		if tr.Failure != "" {
+			t.Stopped = tr.Failure
+			t.Error = fmt.Sprintf("task %q (pid %d) %s", tr.Name, tr.PID, tr.Failure)
 			fmt.Fprintf(o.Stderr, "runner: %s\n", t.Error)
 		}
-		if res.DeadlineMisses > 0 || res.Overruns > 0 {
-			violations = true
+		for _, w := range t.Warnings {
+			fmt.Fprintf(o.Stderr, "warning: task %q: %s\n", tr.Name, w)
 		}
-		if !res.Realtime() {
+		if tr.Result == nil || !tr.Result.Realtime() {
 			realtime = false
 		}
 		rep.Tasks = append(rep.Tasks, t)
 	}
+	code := sum.Code
 	// A run at SCHED_OTHER is judged not real-time before anything else
 	// it shows; on a kernel that is not PREEMPT_RT, violations still
 	// come first. The exit code reports violations either way.
-	if code != ExitWorkerFailed && violations {
-		code = ExitViolations
-	}
 	switch {
-	case code == ExitWorkerFailed:
+	case code == ExitWorkerFailed || code == ExitConfig:
 		rep.Verdict = report.VerdictFailed
 	case nonRT:
 		rep.Verdict = report.VerdictNotRealtime
-	case violations:
+	case code == ExitViolations:
 		rep.Verdict = report.VerdictViolations
 	case !realtime:
 		rep.Verdict = report.VerdictNotRealtime
@@ -201,14 +191,15 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	}
 	rep.EndTime = time.Now()
 	rep.DurationNs = rep.EndTime.Sub(rep.StartTime).Nanoseconds()
-	if err := writeReports(rep, cfg, o); err != nil {
-		fmt.Fprintf(o.Stderr, "runner: %v\n", err)
-		if code == ExitOK {
-			code = ExitWorkerFailed
-		}
+	if werr := writeReports(rep, cfg, o); werr != nil {
+		fmt.Fprintf(o.Stderr, "runner: %v\n", werr)
+		code, err = ExitOutput, werr
 	}
 	rep.WriteText(o.Stdout)
-	return code, rep, nil
+	if code == ExitOK || code == ExitViolations {
+		err = nil
+	}
+	return code, rep, err
 }
 
 func failedList(ids []string) string {
@@ -218,31 +209,43 @@ func failedList(ids []string) string {
 	return "; failed: " + strings.Join(ids, ", ")
 }
 
-// startWorkers starts one worker per task. If one fails to start, the
-// ones already started are stopped.
-func startWorkers(cfg *config.Config, o Options, nonRT bool) ([]*rt.Worker, error) {
-	var ws []*rt.Worker
-	for i, t := range cfg.Tasks {
-		spec, err := taskSpec(cfg, i, o, nonRT)
-		if err == nil {
-			var w *rt.Worker
-			if w, err = rt.StartWorker(spec, o.Worker); err == nil {
-				ws = append(ws, w)
-				continue
-			}
-		}
-		for _, w := range ws {
-			w.Kill()
-			w.Wait()
-			w.Close()
-		}
-		return nil, fmt.Errorf("starting task %q: %w", t.Name, err)
+// program turns the config into an rt.Program: one task per [[task]],
+// whose Setup builds the workload's cycle function, and a non-real-time
+// side that prints the status lines and serves the metrics. The worker
+// processes build the same program from the same arguments and find
+// their task by name; their loop options come from the supervisor.
+func program(cfg *config.Config, o Options, nonRT bool, ln net.Listener) rt.Program {
+	p := rt.Program{
+		Stdout:    o.Stdout,
+		Stderr:    o.Stderr,
+		Worker:    o.Worker,
+		ShareCPUs: o.ShareCPUs,
 	}
-	return ws, nil
+	for i, t := range cfg.Tasks {
+		lo := loopOptions(cfg, i, o, nonRT)
+		w, seed := t.Workload, uint64(i)+1
+		p.Tasks = append(p.Tasks, rt.Task{
+			Loop:     lo,
+			Setup:    func() (rt.CycleFunc, error) { return workloadCycle(w, seed), nil },
+			Watchdog: rt.Watchdog{Stall: o.Watchdog},
+		})
+	}
+	p.NonRT = func(ctx context.Context, sup *rt.Supervisor) error {
+		stopMetrics := serveMetrics(cfg, ln, sup, o)
+		defer stopMetrics()
+		if !o.Quiet {
+			printStatus(ctx, sup, o.Stdout)
+		}
+		<-ctx.Done()
+		return nil
+	}
+	return p
 }
 
-// taskSpec turns config task i into a worker spec.
-func taskSpec(cfg *config.Config, i int, o Options, nonRT bool) (rt.WorkerSpec, error) {
+// loopOptions turns config task i into loop options. --duration and
+// --cycles replace the config's run length; given together, the task
+// stops at whichever comes first, as in the config.
+func loopOptions(cfg *config.Config, i int, o Options, nonRT bool) rt.LoopOptions {
 	t := cfg.Tasks[i]
 	lo := rt.LoopOptions{
 		Name:        t.Name,
@@ -258,80 +261,30 @@ func taskSpec(cfg *config.Config, i int, o Options, nonRT bool) (rt.WorkerSpec, 
 	if !t.MarginAuto {
 		lo.Margin = t.Margin
 	}
-	if o.Duration > 0 {
-		lo.Duration, lo.Cycles = o.Duration, 0
-	}
-	if o.Cycles > 0 {
-		lo.Cycles, lo.Duration = o.Cycles, 0
+	if o.Duration > 0 || o.Cycles > 0 {
+		lo.Duration, lo.Cycles = o.Duration, o.Cycles
 	}
 	if nonRT {
 		lo.Thread = rt.ThreadOptions{CPU: t.CPU, Policy: rt.PolicyOther, NoMlock: true, NoDMALatency: true}
 	}
-	payload, err := json.Marshal(taskPayload{Workload: t.Workload.String(), Seed: uint64(i) + 1})
-	if err != nil {
-		return rt.WorkerSpec{}, err
-	}
-	return rt.WorkerSpec{Loop: lo, Role: RoleTask, Payload: payload}, nil
+	return lo
 }
 
-// supervise waits for the workers, printing status lines, stopping them
-// when ctx ends, and killing those the watchdog finds stalled. It returns
-// a failure description per worker ("" for none).
-func supervise(ctx context.Context, ws []*rt.Worker, o Options) []string {
-	failures := make([]string, len(ws))
-	snaps := make([]rt.Snapshot, len(ws))
-	tick := time.NewTicker(100 * time.Millisecond)
+// printStatus prints a status line per task each second until ctx ends.
+func printStatus(ctx context.Context, sup *rt.Supervisor, out io.Writer) {
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var stopAt time.Time
-	lastStatus := time.Now()
-	for n := 0; ; n++ {
-		running := 0
-		for i, w := range ws {
-			select {
-			case <-w.Done():
-				continue
-			default:
-			}
-			running++
-			limit := o.Watchdog
-			if limit == 0 {
-				limit = max(2*time.Second, 20*w.Spec.Loop.Period)
-			}
-			if failures[i] == "" && w.Stalled(limit) {
-				failures[i] = fmt.Sprintf("watchdog: task %q (pid %d) published nothing for %v, detected at %s; killed",
-					w.Spec.Loop.Name, w.PID(), limit, time.Now().Format(time.RFC3339Nano))
-				fmt.Fprintf(o.Stderr, "runner: %s\n", failures[i])
-				w.Kill()
-			}
-		}
-		if running == 0 {
-			return failures
-		}
-		if !stopAt.IsZero() && time.Since(stopAt) > 10*time.Second {
-			for i, w := range ws {
-				if failures[i] == "" {
-					failures[i] = fmt.Sprintf("task %q (pid %d) did not stop within 10 s of the stop request; killed", w.Spec.Loop.Name, w.PID())
-				}
-				w.Kill()
-			}
-		}
-		if !o.Quiet && time.Since(lastStatus) >= time.Second {
-			lastStatus = time.Now()
-			for i, w := range ws {
-				w.Telemetry().Snapshot(&snaps[i])
-				fmt.Fprintln(o.Stdout, statusLine(i, &snaps[i]))
-			}
-		}
+	var snap rt.Snapshot
+	for {
 		select {
 		case <-ctx.Done():
-			if stopAt.IsZero() {
-				stopAt = time.Now()
-				for _, w := range ws {
-					w.Stop()
-				}
-			}
-			<-tick.C
+			return
 		case <-tick.C:
+		}
+		for i, t := range sup.Tasks() {
+			if t.Running && t.Snapshot(&snap) != nil {
+				fmt.Fprintln(out, statusLine(i, &snap))
+			}
 		}
 	}
 }
@@ -339,19 +292,15 @@ func supervise(ctx context.Context, ws []*rt.Worker, o Options) []string {
 // serveMetrics serves the tasks' statistics to Prometheus on ln and
 // writes the node_exporter textfile every 10 s, as the config asks, until
 // the returned stop function is called.
-func serveMetrics(cfg *config.Config, ln net.Listener, ws []*rt.Worker, o Options) (stop func()) {
+func serveMetrics(cfg *config.Config, ln net.Listener, sup *rt.Supervisor, o Options) (stop func()) {
 	if ln == nil && cfg.Report.MetricsTextfile == "" {
 		return func() {}
 	}
 	col := metrics.NewCollector(func() []metrics.Task {
-		ts := make([]metrics.Task, len(ws))
-		for i, w := range ws {
-			ts[i] = metrics.Task{Name: w.Spec.Loop.Name, Telemetry: w.Telemetry()}
-			select {
-			case <-w.Done():
-				ts[i].Exited = true
-			default:
-			}
+		infos := sup.Tasks()
+		ts := make([]metrics.Task, len(infos))
+		for i, t := range infos {
+			ts[i] = metrics.Task{Name: t.Name, Source: t, Exited: !t.Running}
 		}
 		return ts
 	})
@@ -383,11 +332,6 @@ func statusLine(i int, s *rt.Snapshot) string {
 		i, s.TID(), s.ThreadPriority(), s.PeriodNs()/1000, s.Cycles(), l.Min/1000, l.Last/1000, l.Mean()/1000, l.Max/1000, s.DeadlineMisses())
 }
 
-func lastStats(r *rt.Result) string {
-	return fmt.Sprintf("%d cycles, latency min %.1f µs avg %.1f µs max %.1f µs, %d deadline misses",
-		r.Cycles, float64(r.Latency.Min)/1e3, float64(r.Latency.Avg)/1e3, float64(r.Latency.Max)/1e3, r.DeadlineMisses)
-}
-
 // writeReports writes the JSON, histogram file and SVG the config and
 // options name, each atomically.
 func writeReports(rep *report.Report, cfg *config.Config, o Options) error {
@@ -414,10 +358,35 @@ func writeReports(rep *report.Report, cfg *config.Config, o Options) error {
 			continue
 		}
 		if err := report.WriteFileAtomic(f.path, f.write, 0o644); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("writing %s: %w", f.path, err))
 			continue
 		}
 		fmt.Fprintf(o.Stdout, "wrote %s\n", f.path)
 	}
 	return errors.Join(errs...)
+}
+
+// workloadCycle returns the cycle function of a workload: nothing (pure
+// latency, like cyclictest), or a busy spin of a fixed length or of a
+// length drawn uniformly from [Min, Max] by a xorshift generator, which
+// allocates nothing.
+func workloadCycle(w config.Workload, seed uint64) rt.CycleFunc {
+	if w.Kind != config.WorkloadBusy {
+		return func(*rt.Cycle) bool { return true }
+	}
+	lo, span := int64(w.Min), uint64(w.Max-w.Min)
+	x := seed | 1
+	return func(*rt.Cycle) bool {
+		d := lo
+		if span > 0 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			d += int64(x % (span + 1))
+		}
+		end := rt.Nanotime() + d
+		for rt.Nanotime() < end {
+		}
+		return true
+	}
 }

@@ -18,7 +18,7 @@ func main() {
 	// start-up: re-execute this binary with them set.
 	if err := rt.Reexec(); err != nil {
 		fmt.Fprintln(os.Stderr, "minimal:", err)
-		os.Exit(2)
+		os.Exit(rt.ExitConfig)
 	}
 	var sum uint64
 	loop, err := rt.NewLoop(rt.LoopOptions{
@@ -37,6 +37,7 @@ func main() {
 			return
 		}
 	}
+	// The loop could not start: privileges or the runtime settings.
 	fmt.Fprintln(os.Stderr, "minimal:", err)
-	os.Exit(2)
+	os.Exit(rt.ExitConfig)
 }

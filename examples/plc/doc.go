@@ -27,6 +27,11 @@
 //
 //	SUMMARY cycles=5474 trips=1 watchdog=1 restarts=1 temperature=20.00 heater=0.000 interlock=none safe=true
 //
-// and the scan task's latency statistics. The exit code is 1 when a
-// watchdog fired, 0 otherwise.
+// and the scan task's latency statistics. The log goes to stdout, the
+// watchdog's own messages to stderr. The exit code is 0 when no watchdog
+// fired, 1 when one fired and the scan was restarted, 3 when the watchdog
+// gave up on the scan (no restart left, or -restart=false; the HMI keeps
+// showing the safe state until POST /shutdown, -duration or SIGINT), 2
+// when a flag is wrong or the scan could not start (privileges, a CPU
+// another rtcell process measures on).
 package main

@@ -317,7 +317,7 @@ func newHMI(p *plc, shutdown context.CancelFunc) *hmi {
 		ts := sup.Tasks()
 		out := make([]metrics.Task, len(ts))
 		for i, t := range ts {
-			out[i] = metrics.Task{Name: t.Name, Telemetry: t.Telemetry, Exited: !t.Running}
+			out[i] = metrics.Task{Name: t.Name, Source: t, Exited: !t.Running}
 		}
 		return out
 	})))

@@ -27,9 +27,10 @@ var (
 // taskName names the scan task (worker, watchdog messages, metrics).
 const taskName = "scan"
 
-// config is what the flags set. Only the supervisor parses flags: the
-// worker gets its loop options from the supervisor and everything else
-// through the images.
+// config is what the flags set. The supervisor and the scan worker (which
+// rt re-executes with the same arguments) both parse them; the worker
+// takes its loop options from the supervisor all the same, and everything
+// else through the images.
 type config struct {
 	httpAddr    string
 	duration    time.Duration
@@ -74,13 +75,10 @@ func parseFlags(args []string) (config, error) {
 }
 
 func main() {
-	var cfg config
-	if !rt.IsWorker() {
-		var err error
-		if cfg, err = parseFlags(os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "plc:", err)
-			os.Exit(2)
-		}
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plc:", err)
+		os.Exit(rt.ExitConfig)
 	}
 	rt.Main(program(cfg))
 }
@@ -109,6 +107,12 @@ func program(cfg config) rt.Program {
 			SafeState: p.safeState,
 		}},
 		NonRT: p.run,
+		// The HMI stays up after the scan stopped for good, to show the
+		// safe state, until -duration, POST /shutdown or a signal.
+		KeepRunning: true,
+		// The deadline-miss watchdog (-max-misses) judges the scan's
+		// misses: a miss alone does not fail the run.
+		IgnoreMisses: true,
 	}
 }
 
@@ -170,13 +174,11 @@ func (p *plc) safeState(ev rt.WatchdogEvent) {
 		p.log.printf("plc: the restarted scan keeps the heater off; POST {\"enable\":true} to resume")
 		return
 	}
-	// rt.Main ends the program once no task runs: say so now.
 	why := "no restart left"
 	if !p.cfg.restart {
 		why = "restart is off (-restart=false)"
 	}
-	p.log.printf("plc: %s; the program ends with the outputs in the safe state", why)
-	p.printSummary()
+	p.log.printf("plc: %s; the scan stays stopped with the outputs in the safe state; the HMI shows it until POST /shutdown, -duration or SIGINT", why)
 }
 
 func (p *plc) printSummary() {

@@ -21,6 +21,12 @@
 // fill and the ring's policy (-policy drop-newest or overwrite-oldest)
 // drop samples, counted; the RT side never waits.
 //
+// The exit code is 0 when the run completed (deadline misses and dropped
+// samples are counted, not failures), 3 when the sampler stalled (the
+// watchdog stops it, and the run ends) or forwarding failed, 2 when a
+// flag is wrong or the sampler could not start (privileges, a CPU another
+// rtcell process measures on).
+//
 // Run it as root (SCHED_FIFO, mlockall):
 //
 //	go run ./examples/sensorgw -duration 5s

@@ -86,16 +86,15 @@ func parseFlags(args []string) (config, error) {
 }
 
 func main() {
-	var cfg config
-	if !rt.IsWorker() {
-		var err error
-		if cfg, err = parseFlags(os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "sensorgw:", err)
-			os.Exit(2)
-		}
-		if cfg.collect != "" {
-			os.Exit(runCollector(cfg))
-		}
+	// The sampler worker is this binary re-executed with the same
+	// arguments, so it parses the same flags (and never has -collect).
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sensorgw:", err)
+		os.Exit(rt.ExitConfig)
+	}
+	if cfg.collect != "" {
+		os.Exit(runCollector(cfg))
 	}
 	rt.Main(rt.Program{
 		Tasks: []rt.Task{{
@@ -112,6 +111,9 @@ func main() {
 			Watchdog: rt.Watchdog{Stall: time.Second},
 		}},
 		NonRT: func(ctx context.Context, sup *rt.Supervisor) error { return gateway(ctx, sup, cfg) },
+		// Nor do deadline misses fail the run: the ring rides them out,
+		// and the report counts what they cost.
+		IgnoreMisses: true,
 	})
 }
 
@@ -133,17 +135,17 @@ func runCollector(cfg config) int {
 	ln, err := net.Listen("tcp", cfg.collect)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sensorgw: listening for gateways on %s: %v\n", cfg.collect, err)
-		return 2
+		return rt.ExitConfig
 	}
 	logf("collector: listening on %s, %v per frame", ln.Addr(), cfg.collectorWait)
 	c := &Collector{Delay: cfg.collectorWait, Logf: logf}
 	if err := c.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "sensorgw:", err)
-		return 1
+		return rt.ExitFailed
 	}
 	t := c.Total()
 	logf("collector: total received %d, missing %d, out of order %d, corrupt %d", t.Received, t.Missing, t.OutOfOrder, t.Corrupt)
-	return 0
+	return rt.ExitOK
 }
 
 // gateway is the non-RT side: collector, forwarder, report.
@@ -157,7 +159,7 @@ func gateway(ctx context.Context, sup *rt.Supervisor, cfg config) error {
 		mc := metrics.NewCollector(func() []metrics.Task {
 			var ts []metrics.Task
 			for _, t := range sup.Tasks() {
-				ts = append(ts, metrics.Task{Name: t.Name, Telemetry: t.Telemetry, Exited: !t.Running})
+				ts = append(ts, metrics.Task{Name: t.Name, Source: t, Exited: !t.Running})
 			}
 			return ts
 		})

@@ -8,12 +8,12 @@ import (
 )
 
 // BenchmarkScrape4Tasks is one scrape of four tasks that have run: copy
-// four telemetry blocks, compute their summaries, format the exposition.
+// four blocks, compute their summaries, format the exposition.
 func BenchmarkScrape4Tasks(b *testing.B) {
 	var tasks []Task
 	for i := range 4 {
 		name := fmt.Sprintf("task-%d", i)
-		tasks = append(tasks, Task{Name: name, Telemetry: runTestLoop(b, name, 100)})
+		tasks = append(tasks, Task{Name: name, Source: runTestLoop(b, name, 100)})
 	}
 	c := static(tasks...)
 	b.ReportAllocs()
@@ -30,7 +30,7 @@ func BenchmarkHandler4Tasks(b *testing.B) {
 	var tasks []Task
 	for i := range 4 {
 		name := fmt.Sprintf("task-%d", i)
-		tasks = append(tasks, Task{Name: name, Telemetry: runTestLoop(b, name, 100)})
+		tasks = append(tasks, Task{Name: name, Source: runTestLoop(b, name, 100)})
 	}
 	h := Handler(static(tasks...))
 	req := httptest.NewRequest("GET", "/metrics", nil)

@@ -14,72 +14,68 @@ import (
 	"github.com/rtcell/rtcell/rt/stats"
 )
 
+// Source is where a task's statistics come from: anything that copies a
+// loop's live statistics into a snapshot without blocking the loop.
+// rt.TaskInfo (a Program's task, from Supervisor.Tasks) and *rt.Loop (a
+// loop in this process) are Sources. Snapshot fills dst (allocating it
+// when nil) and returns it, or returns nil when there is no statistics
+// block at the moment (a task that has no worker yet).
+type Source interface {
+	Snapshot(dst *rt.Snapshot) *rt.Snapshot
+}
+
+var (
+	_ Source = rt.TaskInfo{}
+	_ Source = (*rt.Loop)(nil)
+)
+
 // Task is one RT task as its supervisor sees it.
 type Task struct {
 	// Name is the task label. When empty, the name the loop published is
 	// used. Names must be unique within a collector.
 	Name string
-	// Telemetry is the task's statistics block, usually a worker's
-	// shared-memory block (rt.Worker.Telemetry). Nil means the task has
-	// no block at the moment (not started yet, or being restarted): only
-	// rtcell_task_up 0 is exported for it.
-	Telemetry *rt.Telemetry
+	// Source gives the task's statistics, usually the rt.TaskInfo that
+	// Supervisor.Tasks returned for it. A nil Source, or one that returns
+	// a nil snapshot, means the task has no block at the moment (not
+	// started yet): only rtcell_task_up 0 is exported for it.
+	Source Source
 	// Exited is set by a supervisor that knows the task's process has
-	// exited. A worker killed by a signal leaves its block saying
-	// "running" forever; Exited makes rtcell_task_up 0 for it.
+	// exited (rt.TaskInfo.Running is false). A worker killed by a signal
+	// leaves its block saying "running" forever; Exited makes
+	// rtcell_task_up 0 for it.
 	Exited bool
 }
 
 // Collector exports the statistics of a supervisor's RT tasks in the
-// Prometheus text format. It reads each task's telemetry block afresh on
+// Prometheus text format. It takes a snapshot of each task afresh on
 // every scrape (a lock-free copy that never blocks the loop) and computes
 // the summaries from the copy, on the scraping goroutine: a scrape costs
 // tens of µs per task and allocates, which is fine in the supervisor and
 // must never happen in an RT process.
 //
-// WriteText may be called from any number of goroutines at once; their
-// copies of the blocks are taken one scrape at a time.
+// WriteText may be called from any number of goroutines at once: rt
+// serialises the copies of one block, and a Program's blocks stay mapped
+// until the process exits, so no block is ever unmapped under a scrape.
 type Collector struct {
 	tasks func() []Task
-	// mu is held while a scrape copies the telemetry blocks and by
-	// CloseTelemetry, so that a block is never unmapped under a scrape.
-	// It also serialises the copies: rt's Snapshot uses an atomic
-	// read-modify-write of the block's sequence word as a barrier, so two
-	// copies of one block at once would race (harmlessly, but the race
-	// detector says so). A copy takes microseconds.
-	mu    sync.Mutex
 	snaps sync.Pool // *rt.Snapshot
 	bufs  sync.Pool // *[]byte
 }
 
 // NewCollector returns a collector over the tasks that tasks returns. It
 // is called once per scrape, from the scraping goroutine, so it must be
-// safe for concurrent use; the set of tasks and their Telemetry pointers
-// may change between calls (a watchdog restarting a worker). A block that
-// tasks may have returned must not be unmapped while a scrape reads it:
-// stop returning it, then close it with CloseTelemetry.
+// safe for concurrent use; the set of tasks and their Sources may change
+// between calls (a watchdog restarting a worker): a supervisor's tasks
+// function simply calls Supervisor.Tasks each time.
 func NewCollector(tasks func() []Task) *Collector {
 	return &Collector{tasks: tasks}
-}
-
-// CloseTelemetry waits until no scrape is copying a telemetry block, then
-// closes (unmaps) t. A supervisor that replaces a task's block calls it
-// for the old block once tasks no longer returns it. Do not call it while
-// holding a lock that the tasks function takes.
-func (c *Collector) CloseTelemetry(t *rt.Telemetry) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := t.Close(); err != nil {
-		return fmt.Errorf("closing a task's telemetry block: %w", err)
-	}
-	return nil
 }
 
 // taskData is what a scrape keeps of one task.
 type taskData struct {
 	name    string
 	label   label // task="name"
-	hasTel  bool  // a block was given
+	hasSnap bool  // the task had a block (a snapshot was taken)
 	started bool  // the loop began (its description is valid)
 	up      bool
 	failed  bool
@@ -95,27 +91,28 @@ type taskData struct {
 
 // gather copies every task's block and computes what the exposition needs.
 func (c *Collector) gather() ([]taskData, error) {
-	c.mu.Lock()
 	tasks := c.tasks()
 	data := make([]taskData, len(tasks))
 	snaps := make([]*rt.Snapshot, len(tasks))
-	var nowNs int64
 	for i, t := range tasks {
 		data[i] = taskData{name: t.Name, ageNs: -1}
-		if t.Telemetry == nil {
+		if t.Source == nil {
 			continue
 		}
 		s, _ := c.snaps.Get().(*rt.Snapshot)
-		snaps[i] = t.Telemetry.Snapshot(s)
-		last, _ := t.Telemetry.Heartbeat()
-		nowNs = rt.Nanotime()
-		if last > 0 {
-			data[i].ageNs = max(nowNs-last, 0)
+		snaps[i] = t.Source.Snapshot(s)
+		if snaps[i] == nil {
+			if s != nil {
+				c.snaps.Put(s)
+			}
+			continue
 		}
-		data[i].hasTel = true
+		if last := snaps[i].HeartbeatNs(); last > 0 {
+			data[i].ageNs = max(rt.Nanotime()-last, 0)
+		}
+		data[i].hasSnap = true
 		data[i].up = snaps[i].Running() && !t.Exited
 	}
-	c.mu.Unlock()
 
 	defer func() {
 		for _, s := range snaps {
@@ -250,7 +247,7 @@ func writeFamilies(w *textWriter, data []taskData) {
 	}
 	w.family("rtcell_task_failed", typeGauge, "1 when the task's loop reported that it could not run (see the runner's log or report for why).")
 	for i := range data {
-		if d := &data[i]; d.hasTel {
+		if d := &data[i]; d.hasSnap {
 			w.sample("rtcell_task_failed", task(d), b2f(d.failed))
 		}
 	}

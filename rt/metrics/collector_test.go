@@ -24,9 +24,8 @@ func spin(d time.Duration) {
 // testLoop is a real rt.Loop, at SCHED_OTHER so that it runs without
 // privileges: 1 ms period, 100 µs deadline, and every 10th cycle spins
 // 200 µs, so at least cycles/10 cycles miss their deadline.
-func testLoop(t testing.TB, name string, cycles uint64) (*rt.Loop, *rt.Telemetry) {
+func testLoop(t testing.TB, name string, cycles uint64) *rt.Loop {
 	t.Helper()
-	tel := rt.NewTelemetry(1000)
 	l, err := rt.NewLoop(rt.LoopOptions{
 		Name:         name,
 		Period:       time.Millisecond,
@@ -34,7 +33,6 @@ func testLoop(t testing.TB, name string, cycles uint64) (*rt.Loop, *rt.Telemetry
 		Cycles:       cycles,
 		AllowRuntime: true,
 		Thread:       rt.ThreadOptions{CPU: -1, Policy: rt.PolicyOther, NoMlock: true, NoDMALatency: true},
-		Telemetry:    tel,
 	}, func(c *rt.Cycle) bool {
 		if c.N%10 == 5 {
 			spin(200 * time.Microsecond)
@@ -44,17 +42,33 @@ func testLoop(t testing.TB, name string, cycles uint64) (*rt.Loop, *rt.Telemetry
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l, tel
+	return l
 }
 
-// runTestLoop runs a test loop to its end and returns its block.
-func runTestLoop(t testing.TB, name string, cycles uint64) *rt.Telemetry {
+// runTestLoop runs a test loop to its end and returns it.
+func runTestLoop(t testing.TB, name string, cycles uint64) *rt.Loop {
 	t.Helper()
-	l, tel := testLoop(t, name, cycles)
+	l := testLoop(t, name, cycles)
 	if _, err := l.Run(); err != nil {
 		t.Fatal(err)
 	}
-	return tel
+	return l
+}
+
+// idleLoop is a loop that is never run: a fresh block, whose loop has
+// not started (and so has published no name).
+func idleLoop(t testing.TB, histUS int) *rt.Loop {
+	t.Helper()
+	l, err := rt.NewLoop(rt.LoopOptions{
+		Period:       time.Millisecond,
+		HistogramUS:  histUS,
+		AllowRuntime: true,
+		Thread:       rt.ThreadOptions{CPU: -1, Policy: rt.PolicyOther, NoMlock: true, NoDMALatency: true},
+	}, func(*rt.Cycle) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func scrape(t testing.TB, c *Collector) (*exposition, string) {
@@ -88,12 +102,12 @@ func must(t *testing.T, e *exposition, name string, kv ...string) float64 {
 // figure against the rt.Result computed from the same block.
 func TestScrapeMatchesResult(t *testing.T) {
 	const cycles = 200
-	tel := runTestLoop(t, "loop", cycles)
-	res := tel.Snapshot().Result()
+	loop := runTestLoop(t, "loop", cycles)
+	res := loop.Snapshot(nil).Result()
 	if res.DeadlineMisses < cycles/10 {
 		t.Fatalf("test loop has %d deadline misses, want at least %d: the workload did not run", res.DeadlineMisses, cycles/10)
 	}
-	e, text := scrape(t, static(Task{Name: "conveyor \"A\"", Telemetry: tel}))
+	e, text := scrape(t, static(Task{Name: "conveyor \"A\"", Source: loop}))
 	task := []string{"task", "conveyor \"A\""}
 
 	counters := map[string]uint64{
@@ -215,19 +229,19 @@ func TestScrapeWhileRunning(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector flags rt's seqlock copy of a live block (a race by design); TestConcurrentScrapes covers the collector under -race")
 	}
-	l, tel := testLoop(t, "live", 300)
-	tasks := []Task{{Name: "live", Telemetry: tel}, {Name: "dead", Telemetry: tel, Exited: true}}
+	l := testLoop(t, "live", 300)
+	tasks := []Task{{Name: "live", Source: l}, {Name: "dead", Source: l, Exited: true}}
 	c := static(tasks...)
 	done := make(chan error, 1)
 	go func() { _, err := l.Run(); done <- err }()
 
 	// Wait for the loop to have run some cycles, without a time limit of
 	// our own: the test's timeout covers a loop that never starts.
-	for tel.Snapshot().Cycles() < 20 {
+	for l.Snapshot(nil).Cycles() < 20 {
 		time.Sleep(time.Millisecond)
 	}
 	e, _ := scrape(t, c)
-	if up := must(t, e, "rtcell_task_up", "task", "live"); up != 1 && tel.Snapshot().Running() {
+	if up := must(t, e, "rtcell_task_up", "task", "live"); up != 1 && l.Snapshot(nil).Running() {
 		t.Errorf("running task has up %v", up)
 	}
 	if up := must(t, e, "rtcell_task_up", "task", "dead"); up != 0 {
@@ -275,13 +289,13 @@ func TestScrapeWhileRunning(t *testing.T) {
 	}
 }
 
-// TestConcurrentScrapes: scrapes from many goroutines at once, of a set
-// of tasks that changes and of blocks closed with CloseTelemetry, give the
-// same valid exposition (run it with -race).
+// TestConcurrentScrapes: scrapes from many goroutines at once, of one
+// block and of a set of tasks that changes, give the same valid
+// exposition (run it with -race).
 func TestConcurrentScrapes(t *testing.T) {
-	tel := runTestLoop(t, "a", 20)
+	loop := runTestLoop(t, "a", 20)
 	var mu sync.Mutex
-	set := []Task{{Name: "a", Telemetry: tel}, {Name: "b"}}
+	set := []Task{{Name: "a", Source: loop}, {Name: "b"}}
 	c := NewCollector(func() []Task {
 		mu.Lock()
 		defer mu.Unlock()
@@ -311,18 +325,16 @@ func TestConcurrentScrapes(t *testing.T) {
 			}
 		}()
 	}
-	// Meanwhile the "watchdog" gives b a block and retires another.
+	// Meanwhile the "watchdog" gives b a new block, again and again, and
+	// a task that has none at the moment.
 	for i := 0; i < 20; i++ {
-		nt := rt.NewTelemetry(50)
-		mu.Lock()
-		old := set[1].Telemetry
-		set[1].Telemetry = nt
-		mu.Unlock()
-		if old != nil {
-			if err := c.CloseTelemetry(old); err != nil {
-				t.Error(err)
-			}
+		var src Source = idleLoop(t, 50)
+		if i%2 == 1 {
+			src = rt.TaskInfo{Name: "b"} // no worker: no block
 		}
+		mu.Lock()
+		set[1].Source = src
+		mu.Unlock()
 	}
 	wg.Wait()
 	close(errs)
@@ -336,7 +348,7 @@ func TestConcurrentScrapes(t *testing.T) {
 func TestTaskStates(t *testing.T) {
 	ran := runTestLoop(t, "ran", 20)
 	var mu sync.Mutex
-	set := []Task{{Name: "b-pending"}, {Name: "a-new", Telemetry: rt.NewTelemetry(100)}}
+	set := []Task{{Name: "b-pending"}, {Name: "a-new", Source: idleLoop(t, 100)}}
 	c := NewCollector(func() []Task {
 		mu.Lock()
 		defer mu.Unlock()
@@ -361,7 +373,7 @@ func TestTaskStates(t *testing.T) {
 
 	// The watchdog "restarted" b-pending with a block that ran.
 	mu.Lock()
-	set[0].Telemetry = ran
+	set[0].Source = ran
 	mu.Unlock()
 	e, _ = scrape(t, c)
 	if n := must(t, e, "rtcell_task_cycles_total", "task", "b-pending"); n != 20 {
@@ -370,7 +382,7 @@ func TestTaskStates(t *testing.T) {
 
 	// Deterministic: two scrapes of a finished task are identical but for
 	// the heartbeat age.
-	stable := static(Task{Name: "x", Telemetry: ran})
+	stable := static(Task{Name: "x", Source: ran})
 	var a, b bytes.Buffer
 	if err := stable.WriteText(&a); err != nil {
 		t.Fatal(err)
@@ -393,16 +405,16 @@ func TestTaskStates(t *testing.T) {
 }
 
 func TestCollectorErrors(t *testing.T) {
-	tel := runTestLoop(t, "published-name", 5)
+	loop := runTestLoop(t, "published-name", 5)
 	cases := []struct {
 		name  string
 		tasks []Task
 		want  error
 	}{
-		{"duplicate names", []Task{{Name: "a", Telemetry: tel}, {Name: "b"}, {Name: "a"}}, ErrDuplicateTask},
-		{"duplicate via the published name", []Task{{Telemetry: tel}, {Name: "published-name"}}, ErrDuplicateTask},
+		{"duplicate names", []Task{{Name: "a", Source: loop}, {Name: "b"}, {Name: "a"}}, ErrDuplicateTask},
+		{"duplicate via the published name", []Task{{Source: loop}, {Name: "published-name"}}, ErrDuplicateTask},
 		{"no name anywhere", []Task{{Name: ""}}, ErrInvalid},
-		{"no name and a block that never ran", []Task{{Telemetry: rt.NewTelemetry(10)}}, ErrInvalid},
+		{"no name and a block that never ran", []Task{{Source: idleLoop(t, 10)}}, ErrInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -417,38 +429,9 @@ func TestCollectorErrors(t *testing.T) {
 		})
 	}
 	// The published name stands in for an empty Task.Name.
-	e, _ := scrape(t, static(Task{Telemetry: tel}))
+	e, _ := scrape(t, static(Task{Source: loop}))
 	if n := must(t, e, "rtcell_task_cycles_total", "task", "published-name"); n != 5 {
 		t.Errorf("cycles %v, want 5", n)
-	}
-}
-
-// TestCloseTelemetryWaitsForScrape: CloseTelemetry does not close a block
-// while a scrape is reading blocks.
-func TestCloseTelemetryWaitsForScrape(t *testing.T) {
-	tel := rt.NewTelemetry(10)
-	entered, release := make(chan struct{}), make(chan struct{})
-	c := NewCollector(func() []Task {
-		close(entered)
-		<-release
-		return []Task{{Name: "t", Telemetry: tel}}
-	})
-	scraped := make(chan error, 1)
-	go func() { scraped <- c.WriteText(&bytes.Buffer{}) }()
-	<-entered
-	closed := make(chan error, 1)
-	go func() { closed <- c.CloseTelemetry(tel) }()
-	select {
-	case <-closed:
-		t.Fatal("CloseTelemetry returned while a scrape was reading the blocks")
-	case <-time.After(50 * time.Millisecond):
-	}
-	close(release)
-	if err := <-scraped; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-closed; err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -476,8 +459,8 @@ func TestCPULabel(t *testing.T) {
 // TestNaNBeforeSamples: after one cycle there is no jitter sample yet, and
 // its quantiles and max are NaN, not a (wrong) 0.
 func TestNaNBeforeSamples(t *testing.T) {
-	tel := runTestLoop(t, "one", 1)
-	e, _ := scrape(t, static(Task{Name: "one", Telemetry: tel}))
+	loop := runTestLoop(t, "one", 1)
+	e, _ := scrape(t, static(Task{Name: "one", Source: loop}))
 	if v := must(t, e, "rtcell_task_jitter_max_seconds", "task", "one"); !math.IsNaN(v) {
 		t.Errorf("jitter max %v, want NaN", v)
 	}
@@ -491,5 +474,24 @@ func TestNaNBeforeSamples(t *testing.T) {
 	}
 	if n := must(t, e, "rtcell_task_jitter_seconds_count", "task", "one"); n != 0 {
 		t.Errorf("jitter count %v, want 0", n)
+	}
+}
+
+// TestSourceWithoutBlock: a Source that has no block at the moment (a
+// Program's task without a worker) exports only rtcell_task_up 0, like a
+// nil Source.
+func TestSourceWithoutBlock(t *testing.T) {
+	e, text := scrape(t, static(Task{Name: "restarting", Source: rt.TaskInfo{Name: "restarting"}}, Task{Name: "none"}))
+	for _, name := range []string{"restarting", "none"} {
+		if up := must(t, e, "rtcell_task_up", "task", name); up != 0 {
+			t.Errorf("%s: up %v, want 0", name, up)
+		}
+		for _, f := range e.families {
+			for _, s := range f.samples {
+				if s.labels["task"] == name && s.name != "rtcell_task_up" {
+					t.Errorf("%s: a task without a block exports %s:\n%s", name, s.name, text)
+				}
+			}
+		}
 	}
 }

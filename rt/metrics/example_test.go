@@ -2,50 +2,74 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"log"
-	"sync"
+	"strings"
+	"time"
 
 	"github.com/rtcell/rtcell/rt"
 	"github.com/rtcell/rtcell/rt/metrics"
 )
 
-// A supervisor exports its workers' statistics on 127.0.0.1:9101 and
-// replaces a stalled worker without ever unmapping a block under a scrape.
+// The non-real-time side of a Program exports its tasks' statistics on
+// 127.0.0.1:9101. Supervisor.Tasks is called on every scrape, so a task
+// that the watchdog restarted is read from its new worker, and a task
+// whose worker is gone is exported with rtcell_task_up 0.
 func Example() {
-	ctx := context.Background()
-	spec := rt.WorkerSpec{Role: "control", Loop: rt.LoopOptions{Name: "control"}}
+	rt.Main(rt.Program{
+		Tasks: []rt.Task{{
+			Loop: rt.LoopOptions{
+				Name:   "control",
+				Period: time.Millisecond,
+				Thread: rt.ThreadOptions{CPU: 1, Policy: rt.PolicyFIFO, Priority: 80},
+			},
+			Setup: func() (rt.CycleFunc, error) {
+				return func(*rt.Cycle) bool { return true }, nil // the control logic
+			},
+			Watchdog: rt.Watchdog{Restart: true},
+		}},
+		NonRT: func(ctx context.Context, sup *rt.Supervisor) error {
+			c := metrics.NewCollector(func() []metrics.Task {
+				var tasks []metrics.Task
+				for _, t := range sup.Tasks() {
+					tasks = append(tasks, metrics.Task{Name: t.Name, Source: t, Exited: !t.Running})
+				}
+				return tasks
+			})
+			return metrics.Serve(ctx, "", c) // GET http://127.0.0.1:9101/metrics
+		},
+	})
+}
 
-	var mu sync.Mutex
-	w, err := rt.StartWorker(spec, rt.WorkerOptions{})
+// A loop in this process is a Source too. This one runs without RT
+// privileges, ten cycles, and is scraped once it has ended.
+func Example_loop() {
+	loop, err := rt.NewLoop(rt.LoopOptions{
+		Name:         "blink",
+		Period:       time.Millisecond,
+		Cycles:       10,
+		AllowRuntime: true,
+		Thread:       rt.ThreadOptions{CPU: -1, Policy: rt.PolicyOther, NoMlock: true, NoDMALatency: true},
+	}, func(*rt.Cycle) bool { return true })
 	if err != nil {
 		log.Fatal(err)
 	}
 	c := metrics.NewCollector(func() []metrics.Task {
-		mu.Lock()
-		defer mu.Unlock()
-		exited := false
-		select {
-		case <-w.Done():
-			exited = true
-		default:
-		}
-		return []metrics.Task{{Name: w.Spec.Loop.Name, Telemetry: w.Telemetry(), Exited: exited}}
+		return []metrics.Task{{Source: loop}} // the name is the loop's
 	})
-	go func() {
-		if err := metrics.Serve(ctx, "", c); err != nil {
-			log.Print(err)
-		}
-	}()
-
-	// The watchdog restarts the worker: swap it, then close the old block.
-	mu.Lock()
-	old := w
-	w, err = rt.StartWorker(spec, rt.WorkerOptions{})
-	mu.Unlock()
-	if err != nil {
+	if _, err := loop.Run(); err != nil {
 		log.Fatal(err)
 	}
-	old.Kill()
-	old.Wait()
-	c.CloseTelemetry(old.Telemetry())
+	var b strings.Builder
+	if err := c.WriteText(&b); err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "rtcell_task_up{") || strings.HasPrefix(line, "rtcell_task_cycles_total{") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// rtcell_task_up{task="blink"} 0
+	// rtcell_task_cycles_total{task="blink"} 10
 }

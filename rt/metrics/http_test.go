@@ -26,8 +26,8 @@ func get(t *testing.T, url string) (*http.Response, string) {
 }
 
 func TestHandler(t *testing.T) {
-	tel := runTestLoop(t, "http", 30)
-	srv := httptest.NewServer(Handler(static(Task{Name: "http", Telemetry: tel})))
+	loop := runTestLoop(t, "http", 30)
+	srv := httptest.NewServer(Handler(static(Task{Name: "http", Source: loop})))
 	defer srv.Close()
 
 	resp, body := get(t, srv.URL)
@@ -76,7 +76,7 @@ func TestHandlerError(t *testing.T) {
 // TestServeListener serves on a real loopback port, scrapes /metrics and
 // shuts down cleanly when the context ends.
 func TestServeListener(t *testing.T) {
-	tel := runTestLoop(t, "served", 10)
+	loop := runTestLoop(t, "served", 10)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestServeListener(t *testing.T) {
 	addr := ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- ServeListener(ctx, ln, static(Task{Name: "served", Telemetry: tel})) }()
+	go func() { served <- ServeListener(ctx, ln, static(Task{Name: "served", Source: loop})) }()
 
 	resp, body := get(t, "http://"+addr+"/metrics")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != ContentType {

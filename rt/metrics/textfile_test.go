@@ -24,8 +24,8 @@ func dirNames(t *testing.T, dir string) []string {
 }
 
 func TestWriteTextfile(t *testing.T) {
-	tel := runTestLoop(t, "tf", 15)
-	c := static(Task{Name: "tf", Telemetry: tel})
+	loop := runTestLoop(t, "tf", 15)
+	c := static(Task{Name: "tf", Source: loop})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rtcell.prom")
 	if err := os.WriteFile(path, []byte("old\n"), 0o600); err != nil {

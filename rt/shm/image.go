@@ -158,7 +158,7 @@ func attachImage[T any](mem []byte, e elemInfo, slots int) *Image[T] {
 //	*dst = *s.data             plain copy, possibly racing a later write.
 //	loadFence                  32-bit ARM only: DMB ISH (see fence_arm.go).
 //	s.seq.Add(0) == 2n         atomic read-modify-write as the closing read,
-//	                           as in rt.Telemetry.Snapshot. A plain load
+//	                           as in shm.SeqReadRetry. A plain load
 //	                           could be satisfied before the copy's loads
 //	                           (arm64 and arm reorder loads); an RMW cannot:
 //	                           it has release semantics, so the copy's loads

@@ -125,6 +125,11 @@ type Task struct {
 	Stopped string `json:"stopped"`
 	// Error is the task's error, if it failed.
 	Error string `json:"error,omitempty"`
+	// Warnings are what the worker could not set up but did not need
+	// (for example /dev/cpu_dma_latency not held).
+	Warnings []string `json:"warnings,omitempty"`
+	// PID is the process ID of the task's worker.
+	PID int `json:"pid,omitempty"`
 }
 
 // Stats summarises one measured quantity in ns. Percentiles are

@@ -2,7 +2,7 @@
 // in a worker process of its own, and cross-checks rtcell against
 // cyclictest.
 //
-//	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt]
+//	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
 //	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
 //	runner version
 package main
@@ -26,14 +26,15 @@ import (
 )
 
 const usage = `usage:
-  runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt]
+  runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
   runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
   runner version
 `
 
+// main runs the command. The tasks' worker processes are this binary,
+// re-executed with the same arguments: they parse them the same way and
+// run their loop when they reach runner.Run or runner.Compare.
 func main() {
-	// In a worker process this runs the task's loop and exits.
-	rt.ServeWorker(runner.Roles)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -88,6 +89,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.SVG, "svg", "", "write the SVG plot to `F`")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no live status lines")
 	fs.BoolVar(&o.AllowNonRT, "allow-non-rt", false, "without SCHED_FIFO permission, run at SCHED_OTHER, marked NOT REAL-TIME")
+	fs.BoolVar(&o.ShareCPUs, "share-cpus", false, "run although another rtcell process measures on one of the tasks' CPUs")
 	fs.StringVar(&o.ProcRoot, "proc-root", runner.DefaultProcRoot, "`DIR` of procfs, for preflight")
 	fs.StringVar(&o.SysRoot, "sys-root", runner.DefaultSysRoot, "`DIR` of sysfs, for preflight and CPU checks")
 	pos, err := parseInterleaved(fs, args)

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package rt
-
-import "syscall"
-
-func workerSysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
