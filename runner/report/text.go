@@ -98,6 +98,9 @@ func writeTaskText(w io.Writer, t *Task) {
 		t.Name, t.CPU, orDash(t.Policy), t.Priority, us(t.PeriodNs), us(t.DeadlineNs), orDash(t.Wake))
 	p("  %-10sGOMAXPROCS=%d asyncpreemptoff=%d GOGC=%s\n", "runtime", t.Runtime.GOMAXPROCS, b2i(t.Runtime.AsyncPreemptOff), orDash(t.Runtime.GOGC))
 	p("  %-10s%d (%s)\n", "cycles", t.Cycles, orDash(t.Stopped))
+	for _, w := range t.Warnings {
+		p("  %-10s%s\n", "warning", w)
+	}
 	if t.Error != "" {
 		p("  %-10s%s\n", "error", t.Error)
 	}

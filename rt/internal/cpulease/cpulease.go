@@ -48,7 +48,12 @@ func Acquire(cpus []int) (*Lease, error) {
 	l := &Lease{}
 	for _, c := range cpus {
 		p := filepath.Join(dir(), fmt.Sprintf("rtcell-cpu%d.lock", c))
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o644)
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o666)
+		if err == nil {
+			f.Chmod(0o666) // any user's run may lease the CPU
+		} else if errors.Is(err, os.ErrPermission) {
+			f, err = os.OpenFile(p, os.O_RDONLY|syscall.O_CLOEXEC, 0)
+		}
 		if err != nil {
 			l.Release()
 			return nil, fmt.Errorf("leasing CPU %d: %w", c, err)
