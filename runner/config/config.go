@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/rtcell/rtcell/rt"
 )
 
 // Config is a runner configuration with every default filled in and
@@ -37,15 +39,15 @@ type Task struct {
 	Period   time.Duration // release interval, 10 µs to 10 s
 	Deadline time.Duration // relative deadline, 0 < Deadline ≤ Period
 	Priority int           // SCHED_FIFO/SCHED_RR priority, 1–99
-	Policy   Policy
-	CPU      int  // CPU the task's process is pinned to
-	CPUAuto  bool // CPU was chosen by the loader, not written in the file
-	Wake     Wake
+	Policy   rt.Policy     // rt.PolicyFIFO or rt.PolicyRR
+	CPU      int           // CPU the task's process is pinned to
+	CPUAuto  bool          // CPU was chosen by the loader, not written in the file
+	Wake     rt.Wake       // rt.WakeSleep, rt.WakeHybrid or rt.WakeBusy
 	// Margin is how long before each release a hybrid wake stops
-	// sleeping and starts spinning. Only used with WakeHybrid.
+	// sleeping and starts spinning. Only used with rt.WakeHybrid.
 	Margin      time.Duration
-	MarginAuto  bool // the runner picks Margin from measured wake-up latency; Margin is 0
-	Overrun     Overrun
+	MarginAuto  bool             // the runner picks Margin from measured wake-up latency; Margin is 0
+	Overrun     rt.OverrunPolicy // rt.OverrunSkip or rt.OverrunCatchup
 	Workload    Workload
 	Cycles      uint64 // stop after this many cycles; 0: run for Run.Duration
 	HistogramUS int    // latency histogram range, in 1 µs bins
@@ -60,44 +62,6 @@ type Report struct {
 	Metrics         string // host:port of a Prometheus endpoint, e.g. "127.0.0.1:9101"
 	MetricsTextfile string // node_exporter textfile collector output
 }
-
-// Policy is the Linux scheduling class of a task.
-type Policy string
-
-// Scheduling policies.
-const (
-	PolicyFIFO Policy = "fifo" // SCHED_FIFO: runs until it blocks or a higher priority wakes
-	PolicyRR   Policy = "rr"   // SCHED_RR: like FIFO, with time slices among equal priorities
-)
-
-// Wake is how a task waits for its next release.
-type Wake string
-
-// Wake modes.
-const (
-	// WakeSleep sleeps with clock_nanosleep until the release, like
-	// cyclictest. Cheapest; jitter is the kernel's wake-up latency.
-	WakeSleep Wake = "sleep"
-	// WakeHybrid sleeps until Margin before the release, then spins.
-	// Near-zero release jitter for a few percent of one CPU.
-	WakeHybrid Wake = "hybrid"
-	// WakeBusy spins for the whole period. It owns its CPU: no other
-	// task may share the CPU, or it would starve.
-	WakeBusy Wake = "busy"
-)
-
-// Overrun is what a task does after a cycle that ran past the next
-// release.
-type Overrun string
-
-// Overrun policies.
-const (
-	// OverrunSkip drops the missed releases and counts them, keeping
-	// the release grid (cyclictest skips them silently).
-	OverrunSkip Overrun = "skip"
-	// OverrunCatchup runs every missed release back to back.
-	OverrunCatchup Overrun = "catchup"
-)
 
 // Workload kinds.
 const (

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/rtcell/rtcell/rt"
 )
 
 // Limits enforced by Parse, and the defaults it fills in.
@@ -382,10 +384,10 @@ func (d *decoder) task(tbl map[string]any, p keyPath, set *taskSet) Task {
 	d.checkKeys(tbl, p, taskKeys, "allowed")
 	t := Task{
 		Priority:    DefaultPriority,
-		Policy:      PolicyFIFO,
-		Wake:        WakeSleep,
+		Policy:      rt.PolicyFIFO,
+		Wake:        rt.WakeSleep,
 		MarginAuto:  true,
-		Overrun:     OverrunSkip,
+		Overrun:     rt.OverrunSkip,
 		Workload:    Workload{Kind: WorkloadNone},
 		HistogramUS: DefaultHistogramUS,
 	}
@@ -431,14 +433,14 @@ func (d *decoder) task(tbl map[string]any, p keyPath, set *taskSet) Task {
 		}
 	}
 
-	if s, ok := d.enum(tbl, p, "policy", []string{string(PolicyFIFO), string(PolicyRR)}); ok {
-		t.Policy = Policy(s)
+	if s, ok := d.enum(tbl, p, "policy", []string{string(rt.PolicyFIFO), string(rt.PolicyRR)}); ok {
+		t.Policy = rt.Policy(s)
 	}
-	if s, ok := d.enum(tbl, p, "wake", []string{string(WakeSleep), string(WakeHybrid), string(WakeBusy)}); ok {
-		t.Wake = Wake(s)
+	if s, ok := d.enum(tbl, p, "wake", []string{string(rt.WakeSleep), string(rt.WakeHybrid), string(rt.WakeBusy)}); ok {
+		t.Wake = rt.Wake(s)
 	}
-	if s, ok := d.enum(tbl, p, "overrun", []string{string(OverrunSkip), string(OverrunCatchup)}); ok {
-		t.Overrun = Overrun(s)
+	if s, ok := d.enum(tbl, p, "overrun", []string{string(rt.OverrunSkip), string(rt.OverrunCatchup)}); ok {
+		t.Overrun = rt.OverrunPolicy(s)
 	}
 
 	switch v := tbl["cpu"].(type) {
@@ -653,7 +655,7 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 				how = "auto-picked "
 			}
 			switch {
-			case a.Wake == WakeBusy || b.Wake == WakeBusy:
+			case a.Wake == rt.WakeBusy || b.Wake == rt.WakeBusy:
 				d.errorf(p, "%sCPU %d is shared with task[%d] %q and one of them uses wake = \"busy\", which would starve the other (give a busy task a CPU of its own)",
 					how, b.CPU, i, a.Name)
 			case a.Priority == b.Priority:
@@ -665,7 +667,7 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 	// Per-task advice.
 	for i := range cfg.Tasks {
 		t, p := &cfg.Tasks[i], keyPath{"task"}.index(i)
-		if d.set[i].margin && t.Wake != WakeHybrid {
+		if d.set[i].margin && t.Wake != rt.WakeHybrid {
 			d.warnf(p.key("margin"), "margin is only used with wake = \"hybrid\"; it is ignored here")
 		}
 		if t.Workload.Kind == WorkloadBusy && d.set[i].period && t.Workload.Min >= t.Deadline {
