@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -128,10 +127,17 @@ func formatDuration(d time.Duration) string {
 }
 
 // Load reads and checks the config file at path. See Parse.
+//
+// Before anything is parsed, it refuses a path that is not a regular
+// file (a named pipe, a device such as /dev/zero, a directory, a
+// socket) without blocking or reading from it, and a file larger than
+// MaxFileSize, reading at most MaxFileSize+1 bytes. Both errors are an
+// *Error of the form "path: problem" and match ErrInvalid; a file that
+// cannot be opened gives the os error (errors.Is(err, fs.ErrNotExist)).
 func Load(path string, sys SysInfo) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, err
 	}
 	return Parse(path, data, sys)
 }

@@ -36,6 +36,10 @@ const (
 // on: CPU numbers must be online there, and an omitted cpu picks the
 // first free isolated CPU, else the last online CPU.
 //
+// Input larger than MaxFileSize or nested deeper than MaxDepth is
+// refused before it is decoded, so hostile text costs time and memory
+// in proportion to its size.
+//
 // It rejects syntax errors, unknown keys, values of the wrong type and
 // impossible values, and reports all of them at once: the error joins
 // one *Error per problem (errors.Is(err, ErrInvalid) holds), each
@@ -44,6 +48,12 @@ const (
 func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 	if len(sys.Online) == 0 {
 		return nil, fmt.Errorf("checking %s: %w", name, ErrNoCPUs)
+	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: name, Msg: fmt.Sprintf("larger than the %d-byte (1 MiB) limit for a config file", MaxFileSize)}
+	}
+	if e := checkDepth(name, string(data)); e != nil {
+		return nil, e
 	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
