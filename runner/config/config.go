@@ -20,6 +20,17 @@ type Config struct {
 	// one CPU at the same priority. Each has the form
 	// "file:line: key: problem". The runner should print them.
 	Warnings []string
+
+	// outputFrom says where each output path came from, for errors
+	// found by ApplyOutputFlags: its line in File, or the flag that set it.
+	outputFrom map[string]origin
+}
+
+// origin is where a value came from: a line of the config file, or a
+// command-line flag.
+type origin struct {
+	line int
+	flag string
 }
 
 // Run holds the [run] table.

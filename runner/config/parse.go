@@ -67,6 +67,15 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 	cfg := &Config{File: name}
 	d.top(raw, cfg)
 	d.resolve(raw, cfg, sys)
+	for _, k := range outputKeys {
+		if *cfg.Report.pathOf(k) != "" {
+			if cfg.outputFrom == nil {
+				cfg.outputFrom = map[string]origin{}
+			}
+			cfg.outputFrom[k] = origin{line: d.lineOf(keyPath{"report"}.key(k))}
+		}
+	}
+	d.errs = append(d.errs, checkOutputs(name, cfg.outputs())...)
 	if err := d.err(); err != nil {
 		return nil, err
 	}
@@ -320,20 +329,15 @@ func (d *decoder) report(tbl map[string]any, p keyPath, r *Report) {
 		{"json", &r.JSON}, {"histfile", &r.Histfile}, {"svg", &r.SVG},
 		{"metrics_textfile", &r.MetricsTextfile},
 	}
-	seen := map[string]string{}
 	for _, f := range fields {
 		s, ok := d.str(tbl, p, f.key, "a file path")
 		if !ok {
 			continue
 		}
-		switch {
-		case strings.TrimSpace(s) == "":
+		if strings.TrimSpace(s) == "" {
 			d.errorf(p.key(f.key), "path is empty (give a file path, or omit the key to skip this output)")
-		case seen[s] != "":
-			d.errorf(p.key(f.key), "%q is also report.%s (give each output its own file)", s, seen[s])
-		default:
+		} else {
 			*f.dst = s
-			seen[s] = f.key
 		}
 	}
 	if s, ok := d.str(tbl, p, "metrics", `a TCP address such as "127.0.0.1:9101"`); ok {
