@@ -26,6 +26,11 @@ const (
 // or allocates more than allocCap in total.
 func bounded(t *testing.T, what string, f func()) {
 	t.Helper()
+	boundedBy(t, what, allocCap, f)
+}
+
+func boundedBy(t *testing.T, what string, allocCap uint64, f func()) {
+	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

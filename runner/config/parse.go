@@ -29,6 +29,22 @@ const (
 	MaxHistogramUS     = 1_000_000
 	maxNameLen         = 64
 	maxWorkloadPeriods = 10 // a busy workload may run at most this many periods
+
+	// MaxTasksPerCPU is how many tasks may share one CPU, so a config
+	// holds at most MaxTasksPerCPU × online CPUs tasks. Every task is a
+	// worker process whose SCHED_FIFO thread is pinned to its CPU; tasks
+	// on one CPU delay each other by their cycle times, and past a few
+	// none of them has a real-time latency left to measure.
+	MaxTasksPerCPU = 8
+	// WorkerLockedBytes is the memory one task's worker process keeps
+	// resident and locked, for the check against SysInfo.MemAvailableBytes.
+	// A worker is a whole Go process that calls
+	// mlockall(MCL_CURRENT|MCL_FUTURE): a worker of configs/default.toml
+	// (Go 1.26, amd64) had 78 MB locked (the sum of Locked: in its
+	// /proc/PID/smaps), rounded up here. Its VmLck reads 1.2 GB, but
+	// that counts the Go heap's address-space reservations, which are
+	// PROT_NONE and never resident.
+	WorkerLockedBytes = 80 << 20
 )
 
 // Parse decodes and checks a config. name is used in error messages,
@@ -63,7 +79,7 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 		}
 		return nil, &Error{File: name, Line: 1, Key: "toml", Msg: err.Error()}
 	}
-	d := &decoder{file: name, lines: keyLines(string(data))}
+	d := &decoder{file: name, lines: keyLines(string(data)), sys: sys}
 	cfg := &Config{File: name}
 	d.top(raw, cfg)
 	d.resolve(raw, cfg, sys)
@@ -87,6 +103,7 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 
 type decoder struct {
 	file  string
+	sys   SysInfo
 	lines map[string]int
 	errs  []*Error
 	warns []*Error
@@ -296,6 +313,9 @@ func (d *decoder) top(raw map[string]any, cfg *Config) {
 	}
 	if len(tasks) == 0 && typeOK {
 		d.errorf(keyPath{"task"}, "no tasks (add at least one [[task]] table with a name and a period)")
+	}
+	if !d.taskCountFits(len(tasks)) {
+		tasks = nil // checking each of thousands of tasks would bury the one error that matters
 	}
 	d.set = make([]taskSet, len(tasks))
 	for i, tbl := range tasks {
@@ -525,6 +545,34 @@ func (d *decoder) task(tbl map[string]any, p keyPath, set *taskSet) Task {
 	return t
 }
 
+// taskCountFits checks that n tasks fit on the machine: at most
+// MaxTasksPerCPU per online CPU, and n worker processes of
+// WorkerLockedBytes each within MemAvailable (when known).
+func (d *decoder) taskCountFits(n int) bool {
+	ok := true
+	online := len(distinct(d.sys.Online))
+	if limit := MaxTasksPerCPU * online; n > limit {
+		d.errorf(keyPath{"task"}, "%d tasks are more than %d online CPUs can run (at most %d tasks share a CPU, so at most %d here; each task is a worker process with a real-time thread pinned to its CPU)",
+			n, online, MaxTasksPerCPU, limit)
+		ok = false
+	}
+	const mib = 1 << 20
+	if avail := d.sys.MemAvailableBytes; avail > 0 && uint64(n)*WorkerLockedBytes > avail {
+		d.errorf(keyPath{"task"}, "%d tasks × ≈%d MiB locked = %d MiB is more than the %d MiB available (each task is a worker process that locks all its memory with mlockall; run fewer tasks, or free memory)",
+			n, WorkerLockedBytes/mib, uint64(n)*WorkerLockedBytes/mib, avail/mib)
+		ok = false
+	}
+	return ok
+}
+
+func distinct(xs []int) map[int]bool {
+	m := make(map[int]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
 // Typed getters. Each returns ok=false when the key is absent or has
 // the wrong type; the latter is reported.
 
@@ -656,11 +704,33 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 		}
 		taken[t.CPU] = true
 	}
+	// Tasks per CPU.
+	perCPU := map[int]int{}
+	for i := range cfg.Tasks {
+		t := &cfg.Tasks[i]
+		if d.set[i].cpu && !online[t.CPU] {
+			continue
+		}
+		if perCPU[t.CPU]++; perCPU[t.CPU] == MaxTasksPerCPU+1 {
+			auto := 0
+			for j := range i + 1 {
+				if cfg.Tasks[j].CPU == t.CPU && cfg.Tasks[j].CPUAuto {
+					auto++
+				}
+			}
+			advice := "give some of them another CPU"
+			if auto > 0 {
+				advice = fmt.Sprintf("%d were picked automatically: set cpu on some tasks to spread them", auto)
+			}
+			d.errorf(keyPath{"task"}.index(i).key("cpu"), "CPU %d would run more than %d tasks (%s; tasks on one CPU delay each other by their cycle times)",
+				t.CPU, MaxTasksPerCPU, advice)
+		}
+	}
 	// Sharing a CPU.
 	for j := range cfg.Tasks {
 		for i := 0; i < j; i++ {
 			a, b := &cfg.Tasks[i], &cfg.Tasks[j]
-			if a.CPU != b.CPU || (d.set[i].cpu && !online[a.CPU]) {
+			if a.CPU != b.CPU || (d.set[i].cpu && !online[a.CPU]) || perCPU[a.CPU] > MaxTasksPerCPU {
 				continue
 			}
 			p := keyPath{"task"}.index(j).key("cpu")

@@ -419,9 +419,9 @@ func TestShippedConfigs(t *testing.T) {
 // TestShippedConfigsThisMachine checks the shipped configs against the
 // CPUs of the machine running the test.
 func TestShippedConfigsThisMachine(t *testing.T) {
-	sys, err := ReadSysInfo("/sys")
+	sys, err := ReadSysInfo("/proc", "/sys")
 	if err != nil {
-		t.Skipf("no sysfs here: %v", err)
+		t.Skipf("no procfs or sysfs here: %v", err)
 	}
 	if _, err := Load(filepath.Join("..", "..", "configs", "default.toml"), sys); err != nil {
 		t.Errorf("default.toml on this machine (%+v): %v", sys, err)
