@@ -26,10 +26,10 @@ const (
 // or allocates more than allocCap in total.
 func bounded(t *testing.T, what string, f func()) {
 	t.Helper()
-	boundedBy(t, what, allocCap, f)
+	boundedBy(t, what, allocCap, hangGuard, f)
 }
 
-func boundedBy(t *testing.T, what string, allocCap uint64, f func()) {
+func boundedBy(t *testing.T, what string, allocCap uint64, hangGuard time.Duration, f func()) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
