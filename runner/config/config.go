@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/rtcell/rtcell/rt"
 )
 
 // Config is a runner configuration with every default filled in and
@@ -19,6 +20,17 @@ type Config struct {
 	// one CPU at the same priority. Each has the form
 	// "file:line: key: problem". The runner should print them.
 	Warnings []string
+
+	// outputFrom says where each output path came from, for errors
+	// found by ApplyOutputFlags: its line in File, or the flag that set it.
+	outputFrom map[string]origin
+}
+
+// origin is where a value came from: a line of the config file, or a
+// command-line flag.
+type origin struct {
+	line int
+	flag string
 }
 
 // Run holds the [run] table.
@@ -37,15 +49,15 @@ type Task struct {
 	Period   time.Duration // release interval, 10 µs to 10 s
 	Deadline time.Duration // relative deadline, 0 < Deadline ≤ Period
 	Priority int           // SCHED_FIFO/SCHED_RR priority, 1–99
-	Policy   Policy
-	CPU      int  // CPU the task's process is pinned to
-	CPUAuto  bool // CPU was chosen by the loader, not written in the file
-	Wake     Wake
+	Policy   rt.Policy     // rt.PolicyFIFO or rt.PolicyRR
+	CPU      int           // CPU the task's process is pinned to
+	CPUAuto  bool          // CPU was chosen by the loader, not written in the file
+	Wake     rt.Wake       // rt.WakeSleep, rt.WakeHybrid or rt.WakeBusy
 	// Margin is how long before each release a hybrid wake stops
-	// sleeping and starts spinning. Only used with WakeHybrid.
+	// sleeping and starts spinning. Only used with rt.WakeHybrid.
 	Margin      time.Duration
-	MarginAuto  bool // the runner picks Margin from measured wake-up latency; Margin is 0
-	Overrun     Overrun
+	MarginAuto  bool             // the runner picks Margin from measured wake-up latency; Margin is 0
+	Overrun     rt.OverrunPolicy // rt.OverrunSkip or rt.OverrunCatchup
 	Workload    Workload
 	Cycles      uint64 // stop after this many cycles; 0: run for Run.Duration
 	HistogramUS int    // latency histogram range, in 1 µs bins
@@ -60,44 +72,6 @@ type Report struct {
 	Metrics         string // host:port of a Prometheus endpoint, e.g. "127.0.0.1:9101"
 	MetricsTextfile string // node_exporter textfile collector output
 }
-
-// Policy is the Linux scheduling class of a task.
-type Policy string
-
-// Scheduling policies.
-const (
-	PolicyFIFO Policy = "fifo" // SCHED_FIFO: runs until it blocks or a higher priority wakes
-	PolicyRR   Policy = "rr"   // SCHED_RR: like FIFO, with time slices among equal priorities
-)
-
-// Wake is how a task waits for its next release.
-type Wake string
-
-// Wake modes.
-const (
-	// WakeSleep sleeps with clock_nanosleep until the release, like
-	// cyclictest. Cheapest; jitter is the kernel's wake-up latency.
-	WakeSleep Wake = "sleep"
-	// WakeHybrid sleeps until Margin before the release, then spins.
-	// Near-zero release jitter for a few percent of one CPU.
-	WakeHybrid Wake = "hybrid"
-	// WakeBusy spins for the whole period. It owns its CPU: no other
-	// task may share the CPU, or it would starve.
-	WakeBusy Wake = "busy"
-)
-
-// Overrun is what a task does after a cycle that ran past the next
-// release.
-type Overrun string
-
-// Overrun policies.
-const (
-	// OverrunSkip drops the missed releases and counts them, keeping
-	// the release grid (cyclictest skips them silently).
-	OverrunSkip Overrun = "skip"
-	// OverrunCatchup runs every missed release back to back.
-	OverrunCatchup Overrun = "catchup"
-)
 
 // Workload kinds.
 const (
@@ -164,10 +138,17 @@ func formatDuration(d time.Duration) string {
 }
 
 // Load reads and checks the config file at path. See Parse.
+//
+// Before anything is parsed, it refuses a path that is not a regular
+// file (a named pipe, a device such as /dev/zero, a directory, a
+// socket) without blocking or reading from it, and a file larger than
+// MaxFileSize, reading at most MaxFileSize+1 bytes. Both errors are an
+// *Error of the form "path: problem" and match ErrInvalid; a file that
+// cannot be opened gives the os error (errors.Is(err, fs.ErrNotExist)).
 func Load(path string, sys SysInfo) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, err
 	}
 	return Parse(path, data, sys)
 }

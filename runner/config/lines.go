@@ -11,16 +11,46 @@ import (
 // or an array index written "[n]".
 type keyPath []string
 
+// Bounds on the key paths keyLines records. Parse looks up paths of
+// three elements at most (task[0].priority); the bounds keep the work
+// per key constant, so that keyLines stays linear in its input however
+// deep or long the keys are. Without them, each of n nested levels
+// copies and prints a path of up to n elements: quadratic.
+const (
+	maxPathElems = MaxDepth + 2 // elements, keys and indices
+	maxPathBytes = 256          // bytes of the printed path
+)
+
+// key returns p extended by k. A path already longer than maxPathElems
+// is returned as is: it is never recorded, and nor is anything below it.
 func (p keyPath) key(k string) keyPath {
+	if len(p) > maxPathElems {
+		return p
+	}
 	q := make(keyPath, len(p), len(p)+1)
 	copy(q, p)
 	return append(q, quoteKey(k))
 }
 
 func (p keyPath) index(n int) keyPath {
+	if len(p) > maxPathElems {
+		return p
+	}
 	q := make(keyPath, len(p), len(p)+1)
 	copy(q, p)
 	return append(q, "["+strconv.Itoa(n)+"]")
+}
+
+// fits reports whether p is within the bounds keyLines records.
+func (p keyPath) fits() bool {
+	if len(p) > maxPathElems {
+		return false
+	}
+	n := 0
+	for _, e := range p {
+		n += len(e) + 1
+	}
+	return n <= maxPathBytes+1
 }
 
 func (p keyPath) String() string {
@@ -61,7 +91,11 @@ func quoteKey(k string) string {
 // tables, keeps only the last one, so this small scanner tracks the
 // current [table] and [[array]] index itself. It is meant for input
 // that already parsed as TOML; on anything else it returns what it
-// found, and it always terminates without panicking.
+// found, and it always terminates without panicking. Its time and
+// memory grow linearly with the input: paths deeper or longer than
+// maxPathElems and maxPathBytes are not recorded (lookups fall back to
+// the enclosing table's line), and values nested deeper than MaxDepth
+// are skipped without recursion.
 func keyLines(src string) map[string]int {
 	s := &lineScanner{src: src, out: map[string]int{}, arrays: map[string]int{}}
 	for i := 0; i < len(src); i++ {
@@ -87,6 +121,9 @@ func (s *lineScanner) lineAt(off int) int {
 }
 
 func (s *lineScanner) record(p keyPath, off int) {
+	if !p.fits() {
+		return
+	}
 	k := p.String()
 	if _, ok := s.out[k]; !ok {
 		s.out[k] = s.lineAt(off)
@@ -148,7 +185,7 @@ func (s *lineScanner) run() {
 				s.skipSpace()
 				if s.peek(0) == '=' {
 					s.i++
-					s.value(p)
+					s.value(p, 1)
 				}
 			}
 			s.skipLine()
@@ -171,6 +208,9 @@ func (s *lineScanner) header() {
 	var p keyPath
 	for j, k := range keys {
 		p = p.key(k)
+		if !p.fits() {
+			break // too deep to record: keys below it fall back to line 1
+		}
 		s.record(p, start)
 		name := p.String()
 		switch {
@@ -275,9 +315,17 @@ func (s *lineScanner) multiline(q byte) {
 }
 
 // value skips one value, recording keys inside inline tables and
-// indices inside arrays under path p.
-func (s *lineScanner) value(p keyPath) {
+// indices inside arrays under path p. depth counts the arrays and
+// inline tables around it; past MaxDepth the value is skipped whole.
+func (s *lineScanner) value(p keyPath, depth int) {
 	s.skipSpace()
+	switch c := s.peek(0); c {
+	case '[', '{':
+		if depth > MaxDepth {
+			s.skipNested()
+			return
+		}
+	}
 	switch c := s.peek(0); c {
 	case '"', '\'':
 		if s.peek(1) == c && s.peek(2) == c {
@@ -298,7 +346,7 @@ func (s *lineScanner) value(p keyPath) {
 			el := p.index(n)
 			s.record(el, s.i)
 			st := s.i
-			s.value(el)
+			s.value(el, depth+1)
 			s.skipBlank()
 			if s.peek(0) == ',' {
 				s.i++
@@ -327,7 +375,7 @@ func (s *lineScanner) value(p keyPath) {
 			s.skipSpace()
 			if s.peek(0) == '=' {
 				s.i++
-				s.value(q)
+				s.value(q, depth+1)
 			}
 			if s.i == st {
 				s.i++ // not TOML: make progress
@@ -341,5 +389,29 @@ func (s *lineScanner) value(p keyPath) {
 			}
 			s.i++
 		}
+	}
+}
+
+// skipNested skips an array or inline table, and everything inside it,
+// without recording keys and without recursion.
+func (s *lineScanner) skipNested() {
+	depth := 0
+	for s.i < len(s.src) {
+		switch s.src[s.i] {
+		case '"', '\'':
+			s.i = skipTOMLString(s.src, s.i)
+			continue
+		case '#':
+			s.skipLine()
+			continue
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth--; depth == 0 {
+				s.i++
+				return
+			}
+		}
+		s.i++
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/rtcell/rtcell/rt"
 )
 
 // Limits enforced by Parse, and the defaults it fills in.
@@ -27,12 +29,32 @@ const (
 	MaxHistogramUS     = 1_000_000
 	maxNameLen         = 64
 	maxWorkloadPeriods = 10 // a busy workload may run at most this many periods
+
+	// MaxTasksPerCPU is how many tasks may share one CPU, so a config
+	// holds at most MaxTasksPerCPU × online CPUs tasks. Every task is a
+	// worker process whose SCHED_FIFO thread is pinned to its CPU; tasks
+	// on one CPU delay each other by their cycle times, and past a few
+	// none of them has a real-time latency left to measure.
+	MaxTasksPerCPU = 8
+	// WorkerLockedBytes is the memory one task's worker process keeps
+	// resident and locked, for the check against SysInfo.MemAvailableBytes.
+	// A worker is a whole Go process that calls
+	// mlockall(MCL_CURRENT|MCL_FUTURE): a worker of configs/default.toml
+	// (Go 1.26, amd64) had 78 MB locked (the sum of Locked: in its
+	// /proc/PID/smaps), rounded up here. Its VmLck reads 1.2 GB, but
+	// that counts the Go heap's address-space reservations, which are
+	// PROT_NONE and never resident.
+	WorkerLockedBytes = 80 << 20
 )
 
 // Parse decodes and checks a config. name is used in error messages,
 // normally the file path. sys describes the machine the tasks will run
 // on: CPU numbers must be online there, and an omitted cpu picks the
 // first free isolated CPU, else the last online CPU.
+//
+// Input larger than MaxFileSize or nested deeper than MaxDepth is
+// refused before it is decoded, so hostile text costs time and memory
+// in proportion to its size.
 //
 // It rejects syntax errors, unknown keys, values of the wrong type and
 // impossible values, and reports all of them at once: the error joins
@@ -43,6 +65,12 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 	if len(sys.Online) == 0 {
 		return nil, fmt.Errorf("checking %s: %w", name, ErrNoCPUs)
 	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: name, Msg: fmt.Sprintf("larger than the %d-byte (1 MiB) limit for a config file", MaxFileSize)}
+	}
+	if e := checkDepth(name, string(data)); e != nil {
+		return nil, e
+	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		var pe toml.ParseError
@@ -51,10 +79,19 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 		}
 		return nil, &Error{File: name, Line: 1, Key: "toml", Msg: err.Error()}
 	}
-	d := &decoder{file: name, lines: keyLines(string(data))}
+	d := &decoder{file: name, lines: keyLines(string(data)), sys: sys}
 	cfg := &Config{File: name}
 	d.top(raw, cfg)
 	d.resolve(raw, cfg, sys)
+	for _, k := range outputKeys {
+		if *cfg.Report.pathOf(k) != "" {
+			if cfg.outputFrom == nil {
+				cfg.outputFrom = map[string]origin{}
+			}
+			cfg.outputFrom[k] = origin{line: d.lineOf(keyPath{"report"}.key(k))}
+		}
+	}
+	d.errs = append(d.errs, checkOutputs(name, cfg.outputs())...)
 	if err := d.err(); err != nil {
 		return nil, err
 	}
@@ -66,6 +103,7 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 
 type decoder struct {
 	file  string
+	sys   SysInfo
 	lines map[string]int
 	errs  []*Error
 	warns []*Error
@@ -276,6 +314,9 @@ func (d *decoder) top(raw map[string]any, cfg *Config) {
 	if len(tasks) == 0 && typeOK {
 		d.errorf(keyPath{"task"}, "no tasks (add at least one [[task]] table with a name and a period)")
 	}
+	if !d.taskCountFits(len(tasks)) {
+		tasks = nil // checking each of thousands of tasks would bury the one error that matters
+	}
 	d.set = make([]taskSet, len(tasks))
 	for i, tbl := range tasks {
 		cfg.Tasks = append(cfg.Tasks, d.task(tbl, keyPath{"task"}.index(i), &d.set[i]))
@@ -308,20 +349,15 @@ func (d *decoder) report(tbl map[string]any, p keyPath, r *Report) {
 		{"json", &r.JSON}, {"histfile", &r.Histfile}, {"svg", &r.SVG},
 		{"metrics_textfile", &r.MetricsTextfile},
 	}
-	seen := map[string]string{}
 	for _, f := range fields {
 		s, ok := d.str(tbl, p, f.key, "a file path")
 		if !ok {
 			continue
 		}
-		switch {
-		case strings.TrimSpace(s) == "":
+		if strings.TrimSpace(s) == "" {
 			d.errorf(p.key(f.key), "path is empty (give a file path, or omit the key to skip this output)")
-		case seen[s] != "":
-			d.errorf(p.key(f.key), "%q is also report.%s (give each output its own file)", s, seen[s])
-		default:
+		} else {
 			*f.dst = s
-			seen[s] = f.key
 		}
 	}
 	if s, ok := d.str(tbl, p, "metrics", `a TCP address such as "127.0.0.1:9101"`); ok {
@@ -382,10 +418,10 @@ func (d *decoder) task(tbl map[string]any, p keyPath, set *taskSet) Task {
 	d.checkKeys(tbl, p, taskKeys, "allowed")
 	t := Task{
 		Priority:    DefaultPriority,
-		Policy:      PolicyFIFO,
-		Wake:        WakeSleep,
+		Policy:      rt.PolicyFIFO,
+		Wake:        rt.WakeSleep,
 		MarginAuto:  true,
-		Overrun:     OverrunSkip,
+		Overrun:     rt.OverrunSkip,
 		Workload:    Workload{Kind: WorkloadNone},
 		HistogramUS: DefaultHistogramUS,
 	}
@@ -431,14 +467,14 @@ func (d *decoder) task(tbl map[string]any, p keyPath, set *taskSet) Task {
 		}
 	}
 
-	if s, ok := d.enum(tbl, p, "policy", []string{string(PolicyFIFO), string(PolicyRR)}); ok {
-		t.Policy = Policy(s)
+	if s, ok := d.enum(tbl, p, "policy", []string{string(rt.PolicyFIFO), string(rt.PolicyRR)}); ok {
+		t.Policy = rt.Policy(s)
 	}
-	if s, ok := d.enum(tbl, p, "wake", []string{string(WakeSleep), string(WakeHybrid), string(WakeBusy)}); ok {
-		t.Wake = Wake(s)
+	if s, ok := d.enum(tbl, p, "wake", []string{string(rt.WakeSleep), string(rt.WakeHybrid), string(rt.WakeBusy)}); ok {
+		t.Wake = rt.Wake(s)
 	}
-	if s, ok := d.enum(tbl, p, "overrun", []string{string(OverrunSkip), string(OverrunCatchup)}); ok {
-		t.Overrun = Overrun(s)
+	if s, ok := d.enum(tbl, p, "overrun", []string{string(rt.OverrunSkip), string(rt.OverrunCatchup)}); ok {
+		t.Overrun = rt.OverrunPolicy(s)
 	}
 
 	switch v := tbl["cpu"].(type) {
@@ -507,6 +543,34 @@ func (d *decoder) task(tbl map[string]any, p keyPath, set *taskSet) Task {
 		}
 	}
 	return t
+}
+
+// taskCountFits checks that n tasks fit on the machine: at most
+// MaxTasksPerCPU per online CPU, and n worker processes of
+// WorkerLockedBytes each within MemAvailable (when known).
+func (d *decoder) taskCountFits(n int) bool {
+	ok := true
+	online := len(distinct(d.sys.Online))
+	if limit := MaxTasksPerCPU * online; n > limit {
+		d.errorf(keyPath{"task"}, "%d tasks are more than %d online CPUs can run (at most %d tasks share a CPU, so at most %d here; each task is a worker process with a real-time thread pinned to its CPU)",
+			n, online, MaxTasksPerCPU, limit)
+		ok = false
+	}
+	const mib = 1 << 20
+	if avail := d.sys.MemAvailableBytes; avail > 0 && uint64(n)*WorkerLockedBytes > avail {
+		d.errorf(keyPath{"task"}, "%d tasks × ≈%d MiB locked = %d MiB is more than the %d MiB available (each task is a worker process that locks all its memory with mlockall; run fewer tasks, or free memory)",
+			n, WorkerLockedBytes/mib, uint64(n)*WorkerLockedBytes/mib, avail/mib)
+		ok = false
+	}
+	return ok
+}
+
+func distinct(xs []int) map[int]bool {
+	m := make(map[int]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
 }
 
 // Typed getters. Each returns ok=false when the key is absent or has
@@ -640,11 +704,33 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 		}
 		taken[t.CPU] = true
 	}
+	// Tasks per CPU.
+	perCPU := map[int]int{}
+	for i := range cfg.Tasks {
+		t := &cfg.Tasks[i]
+		if d.set[i].cpu && !online[t.CPU] {
+			continue
+		}
+		if perCPU[t.CPU]++; perCPU[t.CPU] == MaxTasksPerCPU+1 {
+			auto := 0
+			for j := range i + 1 {
+				if cfg.Tasks[j].CPU == t.CPU && cfg.Tasks[j].CPUAuto {
+					auto++
+				}
+			}
+			advice := "give some of them another CPU"
+			if auto > 0 {
+				advice = fmt.Sprintf("%d were picked automatically: set cpu on some tasks to spread them", auto)
+			}
+			d.errorf(keyPath{"task"}.index(i).key("cpu"), "CPU %d would run more than %d tasks (%s; tasks on one CPU delay each other by their cycle times)",
+				t.CPU, MaxTasksPerCPU, advice)
+		}
+	}
 	// Sharing a CPU.
 	for j := range cfg.Tasks {
 		for i := 0; i < j; i++ {
 			a, b := &cfg.Tasks[i], &cfg.Tasks[j]
-			if a.CPU != b.CPU || (d.set[i].cpu && !online[a.CPU]) {
+			if a.CPU != b.CPU || (d.set[i].cpu && !online[a.CPU]) || perCPU[a.CPU] > MaxTasksPerCPU {
 				continue
 			}
 			p := keyPath{"task"}.index(j).key("cpu")
@@ -653,7 +739,7 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 				how = "auto-picked "
 			}
 			switch {
-			case a.Wake == WakeBusy || b.Wake == WakeBusy:
+			case a.Wake == rt.WakeBusy || b.Wake == rt.WakeBusy:
 				d.errorf(p, "%sCPU %d is shared with task[%d] %q and one of them uses wake = \"busy\", which would starve the other (give a busy task a CPU of its own)",
 					how, b.CPU, i, a.Name)
 			case a.Priority == b.Priority:
@@ -665,7 +751,7 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 	// Per-task advice.
 	for i := range cfg.Tasks {
 		t, p := &cfg.Tasks[i], keyPath{"task"}.index(i)
-		if d.set[i].margin && t.Wake != WakeHybrid {
+		if d.set[i].margin && t.Wake != rt.WakeHybrid {
 			d.warnf(p.key("margin"), "margin is only used with wake = \"hybrid\"; it is ignored here")
 		}
 		if t.Workload.Kind == WorkloadBusy && d.set[i].period && t.Workload.Min >= t.Deadline {

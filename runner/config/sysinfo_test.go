@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -70,45 +72,60 @@ func Test_formatCPUList(t *testing.T) {
 	}
 }
 
-// writeSys builds a fake sysfs tree; a nil value leaves the file out.
-func writeSys(t *testing.T, online, isolated *string) string {
+// writeSys builds a fake sysfs tree under root/sys and procfs tree
+// under root/proc; a nil value leaves the file out.
+func writeSys(t *testing.T, online, isolated, meminfo *string) (procRoot, sysRoot string) {
 	t.Helper()
 	root := t.TempDir()
-	dir := filepath.Join(root, "devices", "system", "cpu")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	procRoot, sysRoot = filepath.Join(root, "proc"), filepath.Join(root, "sys")
+	dir := filepath.Join(sysRoot, "devices", "system", "cpu")
+	for _, d := range []string{dir, procRoot} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for name, v := range map[string]*string{"online": online, "isolated": isolated} {
+	for path, v := range map[string]*string{
+		filepath.Join(dir, "online"):       online,
+		filepath.Join(dir, "isolated"):     isolated,
+		filepath.Join(procRoot, "meminfo"): meminfo,
+	} {
 		if v != nil {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(*v), 0o644); err != nil {
+			if err := os.WriteFile(path, []byte(*v), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	return root
+	return procRoot, sysRoot
 }
 
 func ptr(s string) *string { return &s }
 
+// meminfo is the head of this machine's /proc/meminfo.
+const meminfo = "MemTotal:       32858376 kB\nMemFree:        22180420 kB\nMemAvailable:   24248788 kB\nBuffers:          418152 kB\n"
+
 func TestReadSysInfo(t *testing.T) {
+	const avail = 24248788 << 10
 	tests := []struct {
 		name     string
 		online   *string
 		isolated *string
+		meminfo  *string
 		want     SysInfo
 		wantErr  error
 	}{
-		{"isolated CPUs", ptr("0-3\n"), ptr("2-3\n"), SysInfo{Online: []int{0, 1, 2, 3}, Isolated: []int{2, 3}}, nil},
-		{"no isolation", ptr("0-1\n"), ptr("\n"), SysInfo{Online: []int{0, 1}}, nil},
-		{"no isolated file (old kernel)", ptr("0-1\n"), nil, SysInfo{Online: []int{0, 1}}, nil},
-		{"no online file", nil, ptr("\n"), SysInfo{}, os.ErrNotExist},
-		{"online empty", ptr("\n"), ptr("\n"), SysInfo{}, ErrNoCPUs},
-		{"online garbage", ptr("zero\n"), ptr("\n"), SysInfo{}, ErrInvalid},
-		{"isolated garbage", ptr("0-1\n"), ptr("1-\n"), SysInfo{}, ErrInvalid},
+		{"isolated CPUs", ptr("0-3\n"), ptr("2-3\n"), ptr(meminfo), SysInfo{Online: []int{0, 1, 2, 3}, Isolated: []int{2, 3}, MemAvailableBytes: avail}, nil},
+		{"no isolation", ptr("0-1\n"), ptr("\n"), ptr(meminfo), SysInfo{Online: []int{0, 1}, MemAvailableBytes: avail}, nil},
+		{"no isolated file (old kernel)", ptr("0-1\n"), nil, ptr(meminfo), SysInfo{Online: []int{0, 1}, MemAvailableBytes: avail}, nil},
+		{"no MemAvailable (old kernel)", ptr("0-1\n"), ptr("\n"), ptr("MemTotal:       32858376 kB\nMemFree:        22180420 kB\n"), SysInfo{Online: []int{0, 1}}, nil},
+		{"no meminfo", ptr("0-1\n"), ptr("\n"), nil, SysInfo{}, os.ErrNotExist},
+		{"no online file", nil, ptr("\n"), ptr(meminfo), SysInfo{}, os.ErrNotExist},
+		{"online empty", ptr("\n"), ptr("\n"), ptr(meminfo), SysInfo{}, ErrNoCPUs},
+		{"online garbage", ptr("zero\n"), ptr("\n"), ptr(meminfo), SysInfo{}, ErrInvalid},
+		{"isolated garbage", ptr("0-1\n"), ptr("1-\n"), ptr(meminfo), SysInfo{}, ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ReadSysInfo(writeSys(t, tc.online, tc.isolated))
+			got, err := ReadSysInfo(writeSys(t, tc.online, tc.isolated, tc.meminfo))
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("error %v, want %v", err, tc.wantErr)
@@ -125,13 +142,16 @@ func TestReadSysInfo(t *testing.T) {
 	}
 }
 
-// TestReadSysInfoThisMachine reads the real /sys and checks it agrees
-// with what the Go runtime sees.
+// TestReadSysInfoThisMachine reads the real /proc and /sys and checks
+// them against the files read directly.
 func TestReadSysInfoThisMachine(t *testing.T) {
 	if _, err := os.Stat("/sys/devices/system/cpu/online"); err != nil {
 		t.Skipf("no sysfs: %v", err)
 	}
-	sys, err := ReadSysInfo("/sys")
+	if _, err := os.Stat("/proc/meminfo"); err != nil {
+		t.Skipf("no procfs: %v", err)
+	}
+	sys, err := ReadSysInfo("/proc", "/sys")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,5 +162,20 @@ func TestReadSysInfoThisMachine(t *testing.T) {
 	want, err := parseCPUList(string(b))
 	if err != nil || !reflect.DeepEqual(sys.Online, want) || len(want) == 0 {
 		t.Errorf("online %v, file says %q", sys.Online, b)
+	}
+	// MemAvailable moves between reads; it must be there and below MemTotal.
+	b, err = os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "MemTotal:" {
+			total, _ = strconv.ParseUint(f[1], 10, 64)
+			total <<= 10
+		}
+	}
+	if sys.MemAvailableBytes == 0 || sys.MemAvailableBytes > total {
+		t.Errorf("MemAvailable %d bytes, MemTotal %d bytes", sys.MemAvailableBytes, total)
 	}
 }
