@@ -17,12 +17,12 @@ import (
 func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Preflight, report.Host, bool, error) {
 	env, err := sysprep.NewEnv(procRoot, sysRoot)
 	if err != nil {
-		h, rt := hostInfo(sysRoot)
+		h, rt := hostInfo(procRoot, sysRoot)
 		return nil, h, rt, err
 	}
 	r, err := sysprep.Run(env, sysprep.Options{RTCPUs: cpus, Priority: prio})
 	if err != nil {
-		h, rt := hostInfo(sysRoot)
+		h, rt := hostInfo(procRoot, sysRoot)
 		return nil, h, rt, err
 	}
 	pf := &report.Preflight{Pass: r.Summary.Pass, Warn: r.Summary.Warn, Fail: r.Summary.Fail, Skip: r.Summary.Skip, Failed: []string{}}
@@ -48,7 +48,7 @@ func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Prefligh
 		KernelRelease: r.Host.KernelRelease,
 		KernelVersion: r.Host.KernelVersion,
 		Machine:       r.Host.Machine,
-		CPUs:          onlineCPUs(sysRoot),
+		CPUs:          onlineCPUs(procRoot, sysRoot),
 		Realtime:      kernelRT,
 	}
 	return pf, h, kernelRT, nil
@@ -56,8 +56,8 @@ func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Prefligh
 
 // hostInfo identifies the host without sysprep: uname, and whether the
 // kernel is PREEMPT_RT (/sys/kernel/realtime or uname -v).
-func hostInfo(sysRoot string) (report.Host, bool) {
-	h := report.Host{CPUs: onlineCPUs(sysRoot)}
+func hostInfo(procRoot, sysRoot string) (report.Host, bool) {
+	h := report.Host{CPUs: onlineCPUs(procRoot, sysRoot)}
 	if u, err := probe.Uname(); err == nil {
 		h.Hostname, h.KernelRelease, h.KernelVersion, h.Machine = u.Nodename, u.Release, u.Version, u.Machine
 	}
@@ -68,8 +68,8 @@ func hostInfo(sysRoot string) (report.Host, bool) {
 
 // onlineCPUs counts the online CPUs. runtime.NumCPU counts only those this
 // process may run on, which isolcpus narrows.
-func onlineCPUs(sysRoot string) int {
-	if si, err := config.ReadSysInfo(sysRoot); err == nil && len(si.Online) > 0 {
+func onlineCPUs(procRoot, sysRoot string) int {
+	if si, err := config.ReadSysInfo(procRoot, sysRoot); err == nil && len(si.Online) > 0 {
 		return len(si.Online)
 	}
 	return runtime.NumCPU()

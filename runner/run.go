@@ -91,6 +91,15 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	if o.SysRoot == "" {
 		o.SysRoot = DefaultSysRoot
 	}
+	// Outputs are checked before anything runs: two on one file, or one
+	// on the metrics textfile, would lose a report.
+	if err := cfg.ApplyOutputFlags(
+		config.OutputFlag{Key: "json", Flag: "--json", Path: o.JSON},
+		config.OutputFlag{Key: "histfile", Flag: "--histfile", Path: o.Histfile},
+		config.OutputFlag{Key: "svg", Flag: "--svg", Path: o.SVG},
+	); err != nil {
+		return ExitConfig, nil, err
+	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(o.Stderr, "warning: %s\n", w)
 	}
@@ -118,7 +127,7 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 				pf.Verdict, pf.Pass, pf.Warn, pf.Fail, pf.Skip, failedList(pf.Failed), sysprep.FormatCPUList(cpus), prio)
 		}
 	} else {
-		rep.Host, kernelRT = hostInfo(o.SysRoot)
+		rep.Host, kernelRT = hostInfo(o.ProcRoot, o.SysRoot)
 	}
 	rep.Host.GoVersion = runtime.Version()
 	if err := ctx.Err(); err != nil {
@@ -332,19 +341,10 @@ func statusLine(i int, s *rt.Snapshot) string {
 		i, s.TID(), s.ThreadPriority(), s.PeriodNs()/1000, s.Cycles(), l.Min/1000, l.Last/1000, l.Mean()/1000, l.Max/1000, s.DeadlineMisses())
 }
 
-// writeReports writes the JSON, histogram file and SVG the config and
-// options name, each atomically.
+// writeReports writes the JSON, histogram file and SVG the config names,
+// each atomically.
 func writeReports(rep *report.Report, cfg *config.Config, o Options) error {
-	paths := cfg.Report
-	if o.JSON != "" {
-		paths.JSON = o.JSON
-	}
-	if o.Histfile != "" {
-		paths.Histfile = o.Histfile
-	}
-	if o.SVG != "" {
-		paths.SVG = o.SVG
-	}
+	paths := cfg.Report // with the flags applied (Run)
 	var errs []error
 	for _, f := range []struct {
 		path  string

@@ -90,7 +90,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Quiet, "quiet", false, "no live status lines")
 	fs.BoolVar(&o.AllowNonRT, "allow-non-rt", false, "without SCHED_FIFO permission, run at SCHED_OTHER, marked NOT REAL-TIME")
 	fs.BoolVar(&o.ShareCPUs, "share-cpus", false, "run although another rtcell process measures on one of the tasks' CPUs")
-	fs.StringVar(&o.ProcRoot, "proc-root", runner.DefaultProcRoot, "`DIR` of procfs, for preflight")
+	fs.StringVar(&o.ProcRoot, "proc-root", runner.DefaultProcRoot, "`DIR` of procfs, for preflight and the memory check")
 	fs.StringVar(&o.SysRoot, "sys-root", runner.DefaultSysRoot, "`DIR` of sysfs, for preflight and CPU checks")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -105,7 +105,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runner.ExitConfig
 	}
 	o.Cycles = *cycles
-	sys, err := config.ReadSysInfo(o.SysRoot)
+	sys, err := config.ReadSysInfo(o.ProcRoot, o.SysRoot)
 	if err != nil {
 		fmt.Fprintf(stderr, "runner: %v\n", err)
 		return runner.ExitConfig
