@@ -1,6 +1,10 @@
 package metrics
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/rtcell/rtcell/rt/internal/errs"
+)
 
 // Sentinel errors. Wrapped errors carry the detail and the remedy; test for
 // the kind with errors.Is.
@@ -10,5 +14,5 @@ var (
 	ErrDuplicateTask = errors.New("duplicate task name")
 	// ErrInvalid marks a bad argument: a task without a name, a textfile
 	// path that node_exporter would ignore, a non-positive interval.
-	ErrInvalid = errors.New("invalid argument")
+	ErrInvalid = errs.ErrInvalid
 )

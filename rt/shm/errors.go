@@ -1,16 +1,20 @@
 package shm
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/rtcell/rtcell/rt/internal/errs"
+)
 
 // Sentinel errors. Wrapped errors carry the detail and the remedy; test
 // for the kind with errors.Is.
 var (
 	// ErrNotSupported is returned by NewRegion and OpenRegion on platforms
 	// other than Linux. PrivateRegion works everywhere.
-	ErrNotSupported = errors.New("shared memory regions are not supported on this platform")
+	ErrNotSupported = errs.ErrNotSupported
 	// ErrInvalid marks a bad argument: a capacity that is not a power of
 	// two, a region too small for the object, an unknown policy.
-	ErrInvalid = errors.New("invalid argument")
+	ErrInvalid = errs.ErrInvalid
 	// ErrType means the element type cannot live in shared memory: it holds
 	// a pointer, slice, string, map, interface, channel, function or
 	// uintptr, or has size 0. The error is a *TypeError naming the field.

@@ -64,7 +64,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if runErr != nil && ctx.Err() == nil {
 		msg := strings.TrimSpace(stderr.String())
 		if strings.Contains(msg, "Unable to change scheduling policy") || strings.Contains(msg, "mlockall") {
-			return nil, fmt.Errorf("running %s: %w: %s", cmdline, ErrPermission, oneLine(msg))
+			return nil, fmt.Errorf("running %s: %w: cyclictest needs root, or CAP_SYS_NICE and CAP_IPC_LOCK: run as root: %s", cmdline, ErrPermission, oneLine(msg))
 		}
 		if msg == "" && strings.Contains(stdout.String(), "Usage:") {
 			msg = "it printed its usage: check that CPU " + fmt.Sprint(o.CPU) + " exists"

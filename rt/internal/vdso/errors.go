@@ -1,6 +1,10 @@
 package vdso
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/rtcell/rtcell/rt/internal/errs"
+)
 
 // Sentinel errors. FallbackReason wraps one of them with the detail; test
 // for the kind with errors.Is.
@@ -8,7 +12,7 @@ var (
 	// ErrNotSupported means this platform has no vDSO fast path for
 	// CLOCK_MONOTONIC_RAW: MonotonicRaw still works, through the
 	// clock_gettime system call (Linux) or the runtime clock (other OSes).
-	ErrNotSupported = errors.New("vDSO clock call not supported on this platform")
+	ErrNotSupported = errs.ErrNotSupported
 	// ErrNoVDSO means the kernel mapped no vDSO into the process: it was
 	// booted with vdso=0, or the program runs under qemu-user.
 	ErrNoVDSO = errors.New("no vDSO mapped in this process")
