@@ -86,7 +86,9 @@ func ExampleRun() {
 	// Output: tank 200 25
 }
 
-// tankTask is a task that sets the valve from the level error.
+// tankTask is a task that sets the valve from the level error, with a
+// watchdog that shuts the valve after 5 deadline misses in a row and
+// restarts the task.
 func tankTask(lo rt.LoopOptions) rt.Task {
 	return rt.Task{
 		Loop: lo,
@@ -123,31 +125,11 @@ func init() {
 // with ExitOK, ExitViolations, ExitConfig or ExitFailed.
 func ExampleMain() {
 	rt.Main(rt.Program{
-		Tasks: []rt.Task{{
-			Loop: rt.LoopOptions{
-				Name:   "tank",
-				Period: time.Millisecond,
-				Thread: rt.ThreadOptions{CPU: 1, Policy: rt.PolicyFIFO, Priority: 90},
-			},
-			Setup: func() (rt.CycleFunc, error) {
-				in, out := tankInputs.Image(), tankOutputs.Image()
-				var cur tankIn
-				var o tankOut
-				return func(c *rt.Cycle) bool {
-					var v tankIn
-					if in.Read(&v) { // keep the last good value on failure
-						cur = v
-					}
-					o.Valve = 0.5 * (cur.Setpoint - cur.Level)
-					out.Write(&o)
-					return true
-				}, nil
-			},
-			Watchdog: rt.Watchdog{MaxMisses: 5, Restart: true},
-			SafeState: func(ev rt.WatchdogEvent) {
-				tankOutputs.Image().Write(&tankOut{Valve: 0})
-			},
-		}},
+		Tasks: []rt.Task{tankTask(rt.LoopOptions{
+			Name:   "tank",
+			Period: time.Millisecond,
+			Thread: rt.ThreadOptions{CPU: 1, Policy: rt.PolicyFIFO, Priority: 90},
+		})},
 		NonRT: func(ctx context.Context, sup *rt.Supervisor) error {
 			in := tankInputs.Image()
 			for level := 0.0; ctx.Err() == nil; level += 0.1 {
