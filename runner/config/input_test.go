@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -263,11 +262,4 @@ func TestLoadSize(t *testing.T) {
 			t.Fatalf("error %v", err)
 		}
 	})
-}
-
-func TestLoadMissingFileIsNotInvalid(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"), twoCPUs)
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("error %v, want ErrNotExist", err)
-	}
 }
