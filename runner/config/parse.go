@@ -54,7 +54,13 @@ const (
 //
 // Input larger than MaxFileSize or nested deeper than MaxDepth is
 // refused before it is decoded, so hostile text costs time and memory
-// in proportion to its size.
+// in proportion to its size. More tasks than the machine holds (see
+// MaxTasksPerCPU and WorkerLockedBytes) are refused with one error,
+// without checking each task.
+//
+// The report outputs are checked as ApplyOutputFlags checks them: one
+// file each, none an existing directory (it stats the paths, relative to
+// the working directory), and a metrics_textfile ending in ".prom".
 //
 // It rejects syntax errors, unknown keys, values of the wrong type and
 // impossible values, and reports all of them at once: the error joins
