@@ -10,7 +10,7 @@ import (
 )
 
 // Bounds on the input, checked before the TOML decoder sees it. A
-// runner config is a few KB and nests four levels at most
+// runner config is a few KB and nests three levels at most
 // (task = [{name = …}] or [[task]] plus a key), so both limits are far
 // above any real file. They exist because BurntSushi/toml v1.6 takes
 // time and memory that grow with the square of the nesting depth:
@@ -23,8 +23,8 @@ const (
 	MaxFileSize = 1 << 20
 	// MaxDepth is how deeply a config may nest, counting each part of
 	// a dotted key or table header and each array or inline table
-	// that holds a value: `a = [[1]]` and `[a.b]` plus `c = [1]` are
-	// three levels deep. Deeper input is refused with its line before
+	// that holds a value: `a = [[1]]` is three levels deep, and so are
+	// `[a.b]` plus `c = 1`. Deeper input is refused with its line before
 	// it is decoded.
 	MaxDepth = 16
 )
@@ -97,9 +97,9 @@ var errTooDeep = errors.New("too deep")
 // MaxDepth frames, and on text that is not TOML it still terminates;
 // deciding what is malformed is left to the decoder.
 func checkDepth(name, src string) *Error {
-	if off, err := depthScan(src); err != nil {
+	if off, err := depthScan(src, MaxDepth); err != nil {
 		return &Error{File: name, Line: lineOfOffset(src, off), Key: "toml",
-			Msg: fmt.Sprintf("nested more than %d levels deep (arrays, inline tables and dotted key parts; a runner config needs 4 at most)", MaxDepth)}
+			Msg: fmt.Sprintf("nested more than %d levels deep (arrays, inline tables and dotted key parts; a runner config needs 3)", MaxDepth)}
 	}
 	return nil
 }
@@ -124,8 +124,8 @@ type depthFrame struct {
 }
 
 // depthScan returns the offset at which src first nests deeper than
-// MaxDepth, with errTooDeep.
-func depthScan(src string) (int, error) {
+// limit, with errTooDeep.
+func depthScan(src string, limit int) (int, error) {
 	var stack []depthFrame
 	table := 0       // depth of the current [table] or [[array]]
 	inValue := false // top level: past the '=' of the current key
@@ -149,19 +149,21 @@ func depthScan(src string) (int, error) {
 				inValue, keyDots = false, 0
 			case !inValue && c == '[':
 				end, depth := scanHeader(src, i)
-				if depth > MaxDepth {
+				if depth > limit {
 					return i, errTooDeep
 				}
 				table, i = depth, end
 				continue
 			case !inValue && c == '.':
-				if keyDots++; table+1+keyDots > MaxDepth {
+				if keyDots++; table+1+keyDots > limit {
 					return i, errTooDeep
 				}
 			case !inValue && c == '=':
-				inValue, valueAt = true, table+1+keyDots
+				if inValue, valueAt = true, table+1+keyDots; valueAt > limit {
+					return i, errTooDeep
+				}
 			case inValue && (c == '[' || c == '{'):
-				if valueAt+1 > MaxDepth {
+				if valueAt+1 > limit {
 					return i, errTooDeep
 				}
 				stack = append(stack, depthFrame{kind: c, depth: valueAt + 1})
@@ -174,20 +176,20 @@ func depthScan(src string) (int, error) {
 		case c == ']' || c == '}':
 			stack = stack[:len(stack)-1]
 		case top.kind == '[' && (c == '[' || c == '{'):
-			if top.depth+1 > MaxDepth {
+			if top.depth+1 > limit {
 				return i, errTooDeep
 			}
 			stack = append(stack, depthFrame{kind: c, depth: top.depth + 1})
 		case top.kind == '{' && c == ',':
 			top.inValue, top.keyDots = false, 0
 		case top.kind == '{' && !top.inValue && c == '.':
-			if top.keyDots++; top.depth+top.keyDots > MaxDepth {
+			if top.keyDots++; top.depth+top.keyDots > limit {
 				return i, errTooDeep
 			}
 		case top.kind == '{' && !top.inValue && c == '=':
 			top.inValue, top.valueAt = true, top.depth+top.keyDots
 		case top.kind == '{' && top.inValue && (c == '[' || c == '{'):
-			if top.valueAt+1 > MaxDepth {
+			if top.valueAt+1 > limit {
 				return i, errTooDeep
 			}
 			stack = append(stack, depthFrame{kind: c, depth: top.valueAt + 1})
