@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -86,9 +85,6 @@ func fileKind(m fs.FileMode) string {
 	return "is a special file (" + m.Type().String() + ")"
 }
 
-// errTooDeep is returned by checkDepth; off is the byte offset.
-var errTooDeep = errors.New("too deep")
-
 // checkDepth scans TOML source for nesting deeper than MaxDepth and
 // returns the *Error for the first place it happens, or nil. It counts
 // the parts of dotted keys and table headers ([[x]] adds one for the
@@ -97,7 +93,7 @@ var errTooDeep = errors.New("too deep")
 // MaxDepth frames, and on text that is not TOML it still terminates;
 // deciding what is malformed is left to the decoder.
 func checkDepth(name, src string) *Error {
-	if off, err := depthScan(src, MaxDepth); err != nil {
+	if off, deep := depthScan(src, MaxDepth); deep {
 		return &Error{File: name, Line: lineOfOffset(src, off), Key: "toml",
 			Msg: fmt.Sprintf("nested more than %d levels deep (arrays, inline tables and dotted key parts; a runner config needs 3)", MaxDepth)}
 	}
@@ -123,9 +119,9 @@ type depthFrame struct {
 	valueAt int  // inline table: depth of the current key's value
 }
 
-// depthScan returns the offset at which src first nests deeper than
-// limit, with errTooDeep.
-func depthScan(src string, limit int) (int, error) {
+// depthScan reports whether src nests deeper than limit, and the offset
+// at which it first does.
+func depthScan(src string, limit int) (off int, deep bool) {
 	var stack []depthFrame
 	table := 0       // depth of the current [table] or [[array]]
 	inValue := false // top level: past the '=' of the current key
@@ -150,21 +146,21 @@ func depthScan(src string, limit int) (int, error) {
 			case !inValue && c == '[':
 				end, depth := scanHeader(src, i)
 				if depth > limit {
-					return i, errTooDeep
+					return i, true
 				}
 				table, i = depth, end
 				continue
 			case !inValue && c == '.':
 				if keyDots++; table+1+keyDots > limit {
-					return i, errTooDeep
+					return i, true
 				}
 			case !inValue && c == '=':
 				if inValue, valueAt = true, table+1+keyDots; valueAt > limit {
-					return i, errTooDeep
+					return i, true
 				}
 			case inValue && (c == '[' || c == '{'):
 				if valueAt+1 > limit {
-					return i, errTooDeep
+					return i, true
 				}
 				stack = append(stack, depthFrame{kind: c, depth: valueAt + 1})
 			}
@@ -177,26 +173,26 @@ func depthScan(src string, limit int) (int, error) {
 			stack = stack[:len(stack)-1]
 		case top.kind == '[' && (c == '[' || c == '{'):
 			if top.depth+1 > limit {
-				return i, errTooDeep
+				return i, true
 			}
 			stack = append(stack, depthFrame{kind: c, depth: top.depth + 1})
 		case top.kind == '{' && c == ',':
 			top.inValue, top.keyDots = false, 0
 		case top.kind == '{' && !top.inValue && c == '.':
 			if top.keyDots++; top.depth+top.keyDots > limit {
-				return i, errTooDeep
+				return i, true
 			}
 		case top.kind == '{' && !top.inValue && c == '=':
 			top.inValue, top.valueAt = true, top.depth+top.keyDots
 		case top.kind == '{' && top.inValue && (c == '[' || c == '{'):
 			if top.valueAt+1 > limit {
-				return i, errTooDeep
+				return i, true
 			}
 			stack = append(stack, depthFrame{kind: c, depth: top.valueAt + 1})
 		}
 		i++
 	}
-	return 0, nil
+	return 0, false
 }
 
 // scanHeader reads a [table] or [[array]] header starting at src[i] and

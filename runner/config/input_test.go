@@ -184,10 +184,10 @@ func TestShippedConfigsDepth(t *testing.T) {
 		srcs[f] = string(b)
 	}
 	for name, src := range srcs {
-		if _, err := depthScan(src, 3); err != nil {
+		if _, deep := depthScan(src, 3); deep {
 			t.Errorf("%s nests deeper than 3", name)
 		}
-		if _, err := depthScan(src, 2); err == nil {
+		if _, deep := depthScan(src, 2); !deep {
 			t.Errorf("%s nests 2 levels or less; checkDepth's message says 3", name)
 		}
 	}
