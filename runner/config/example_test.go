@@ -60,9 +60,9 @@ func ExampleParse_limits() {
 	_, err = config.Parse("many.toml", []byte(many.String()), config.SysInfo{Online: []int{0, 1}, MemAvailableBytes: 1 << 30})
 	fmt.Println(err)
 	// Output:
-	// deep.toml:4: toml: nested more than 16 levels deep (arrays, inline tables and dotted key parts; a runner config needs 4 at most)
+	// deep.toml:4: toml: nested more than 16 levels deep (arrays, inline tables and dotted key parts; a runner config needs 3)
 	// many.toml:1: task: 17 tasks are more than 2 online CPUs can run (at most 8 tasks share a CPU, so at most 16 here; each task is a worker process with a real-time thread pinned to its CPU)
-	// many.toml:1: task: 17 tasks × ≈80 MiB locked = 1360 MiB is more than the 1024 MiB available (each task is a worker process that locks all its memory with mlockall; run fewer tasks, or free memory)
+	// many.toml:1: task: 17 tasks × ≈96 MiB locked = 1632 MiB is more than the 1024 MiB available (each task is a worker process that locks all its memory with mlockall; run fewer tasks, or free memory)
 }
 
 func ExampleConfig_ApplyOutputFlags() {

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,20 +9,21 @@ import (
 )
 
 // Bounds on the input, checked before the TOML decoder sees it. A
-// runner config is a few KB and nests four levels at most
+// runner config is a few KB and nests three levels at most
 // (task = [{name = …}] or [[task]] plus a key), so both limits are far
 // above any real file. They exist because BurntSushi/toml v1.6 takes
 // time and memory that grow with the square of the nesting depth:
-// 10,000 nested inline tables (40 KB of text) take it 22 s and 4.6 GB,
-// a key of 20,000 dotted parts 67 s and 15 GB.
+// on a 2-vCPU VM, 10,000 nested inline tables (60 KB of text) took the
+// runner 43 s and 4.6 GB of RSS, and a key of 20,000 dotted parts took
+// the decoder 67 s and 15 GB of allocations.
 const (
 	// MaxFileSize is the largest config file Load reads, 1 MiB. Load
 	// reads at most one byte more, never the whole file.
 	MaxFileSize = 1 << 20
 	// MaxDepth is how deeply a config may nest, counting each part of
 	// a dotted key or table header and each array or inline table
-	// that holds a value: `a = [[1]]` and `[a.b]` plus `c = [1]` are
-	// three levels deep. Deeper input is refused with its line before
+	// that holds a value: `a = [[1]]` is three levels deep, and so are
+	// `[a.b]` plus `c = 1`. Deeper input is refused with its line before
 	// it is decoded.
 	MaxDepth = 16
 )
@@ -85,9 +85,6 @@ func fileKind(m fs.FileMode) string {
 	return "is a special file (" + m.Type().String() + ")"
 }
 
-// errTooDeep is returned by checkDepth; off is the byte offset.
-var errTooDeep = errors.New("too deep")
-
 // checkDepth scans TOML source for nesting deeper than MaxDepth and
 // returns the *Error for the first place it happens, or nil. It counts
 // the parts of dotted keys and table headers ([[x]] adds one for the
@@ -96,9 +93,9 @@ var errTooDeep = errors.New("too deep")
 // MaxDepth frames, and on text that is not TOML it still terminates;
 // deciding what is malformed is left to the decoder.
 func checkDepth(name, src string) *Error {
-	if off, err := depthScan(src); err != nil {
+	if off, deep := depthScan(src, MaxDepth); deep {
 		return &Error{File: name, Line: lineOfOffset(src, off), Key: "toml",
-			Msg: fmt.Sprintf("nested more than %d levels deep (arrays, inline tables and dotted key parts; a runner config needs 4 at most)", MaxDepth)}
+			Msg: fmt.Sprintf("nested more than %d levels deep (arrays, inline tables and dotted key parts; a runner config needs 3)", MaxDepth)}
 	}
 	return nil
 }
@@ -122,9 +119,9 @@ type depthFrame struct {
 	valueAt int  // inline table: depth of the current key's value
 }
 
-// depthScan returns the offset at which src first nests deeper than
-// MaxDepth, with errTooDeep.
-func depthScan(src string) (int, error) {
+// depthScan reports whether src nests deeper than limit, and the offset
+// at which it first does.
+func depthScan(src string, limit int) (off int, deep bool) {
 	var stack []depthFrame
 	table := 0       // depth of the current [table] or [[array]]
 	inValue := false // top level: past the '=' of the current key
@@ -148,20 +145,22 @@ func depthScan(src string) (int, error) {
 				inValue, keyDots = false, 0
 			case !inValue && c == '[':
 				end, depth := scanHeader(src, i)
-				if depth > MaxDepth {
-					return i, errTooDeep
+				if depth > limit {
+					return i, true
 				}
 				table, i = depth, end
 				continue
 			case !inValue && c == '.':
-				if keyDots++; table+1+keyDots > MaxDepth {
-					return i, errTooDeep
+				if keyDots++; table+1+keyDots > limit {
+					return i, true
 				}
 			case !inValue && c == '=':
-				inValue, valueAt = true, table+1+keyDots
+				if inValue, valueAt = true, table+1+keyDots; valueAt > limit {
+					return i, true
+				}
 			case inValue && (c == '[' || c == '{'):
-				if valueAt+1 > MaxDepth {
-					return i, errTooDeep
+				if valueAt+1 > limit {
+					return i, true
 				}
 				stack = append(stack, depthFrame{kind: c, depth: valueAt + 1})
 			}
@@ -173,27 +172,27 @@ func depthScan(src string) (int, error) {
 		case c == ']' || c == '}':
 			stack = stack[:len(stack)-1]
 		case top.kind == '[' && (c == '[' || c == '{'):
-			if top.depth+1 > MaxDepth {
-				return i, errTooDeep
+			if top.depth+1 > limit {
+				return i, true
 			}
 			stack = append(stack, depthFrame{kind: c, depth: top.depth + 1})
 		case top.kind == '{' && c == ',':
 			top.inValue, top.keyDots = false, 0
 		case top.kind == '{' && !top.inValue && c == '.':
-			if top.keyDots++; top.depth+top.keyDots > MaxDepth {
-				return i, errTooDeep
+			if top.keyDots++; top.depth+top.keyDots > limit {
+				return i, true
 			}
 		case top.kind == '{' && !top.inValue && c == '=':
 			top.inValue, top.valueAt = true, top.depth+top.keyDots
 		case top.kind == '{' && top.inValue && (c == '[' || c == '{'):
-			if top.valueAt+1 > MaxDepth {
-				return i, errTooDeep
+			if top.valueAt+1 > limit {
+				return i, true
 			}
 			stack = append(stack, depthFrame{kind: c, depth: top.valueAt + 1})
 		}
 		i++
 	}
-	return 0, nil
+	return 0, false
 }
 
 // scanHeader reads a [table] or [[array]] header starting at src[i] and

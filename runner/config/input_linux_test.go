@@ -44,17 +44,17 @@ func TestLoadRefusesSpecialFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tests := []struct{ path, kind string }{
-		{fifo, "is a named pipe"},
-		{open, "is a named pipe"},
-		{"/dev/zero", "is a character device"},
-		{"/dev/urandom", "is a character device"},
-		{link, "is a character device"},
-		{dir, "is a directory"},
-		{sock, "is a socket"},
+	tests := []struct{ name, path, kind string }{
+		{"FIFO without a writer", fifo, "is a named pipe"},
+		{"FIFO with a writer that never closes", open, "is a named pipe"},
+		{"/dev/zero", "/dev/zero", "is a character device"},
+		{"/dev/urandom", "/dev/urandom", "is a character device"},
+		{"symlink to /dev/zero", link, "is a character device"},
+		{"directory", dir, "is a directory"},
+		{"unix socket", sock, "is a socket"},
 	}
 	for _, tc := range tests {
-		t.Run(filepath.Base(tc.path), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			if _, err := os.Stat(tc.path); err != nil {
 				t.Skipf("no %s here: %v", tc.path, err)
 			}

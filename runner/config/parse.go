@@ -40,11 +40,12 @@ const (
 	// resident and locked, for the check against SysInfo.MemAvailableBytes.
 	// A worker is a whole Go process that calls
 	// mlockall(MCL_CURRENT|MCL_FUTURE): a worker of configs/default.toml
-	// (Go 1.26, amd64) had 78 MB locked (the sum of Locked: in its
-	// /proc/PID/smaps), rounded up here. Its VmLck reads 1.2 GB, but
-	// that counts the Go heap's address-space reservations, which are
+	// (Go 1.26, amd64) had 76–80 MiB locked in two runs (the sum of
+	// Locked: in its /proc/PID/smaps), taken here with a fifth more for
+	// a cycle function's own memory. Its VmLck reads 1.2 GB, but that
+	// counts the Go heap's address-space reservations, which are
 	// PROT_NONE and never resident.
-	WorkerLockedBytes = 80 << 20
+	WorkerLockedBytes = 96 << 20
 )
 
 // Parse decodes and checks a config. name is used in error messages,
@@ -54,7 +55,13 @@ const (
 //
 // Input larger than MaxFileSize or nested deeper than MaxDepth is
 // refused before it is decoded, so hostile text costs time and memory
-// in proportion to its size.
+// in proportion to its size. More tasks than the machine holds (see
+// MaxTasksPerCPU and WorkerLockedBytes) are refused with one error,
+// without checking each task.
+//
+// The report outputs are checked as ApplyOutputFlags checks them: one
+// file each, none an existing directory (it stats the paths, relative to
+// the working directory), and a metrics_textfile ending in ".prom".
 //
 // It rejects syntax errors, unknown keys, values of the wrong type and
 // impossible values, and reports all of them at once: the error joins
