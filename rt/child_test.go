@@ -138,6 +138,7 @@ func TestNoHandoff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("3 s run; skipped in -short")
 	}
+	leaseTestCPU(t)
 	var out []handoffOut
 	runChild(t, "handoff", true, &out)
 	with, without := out[0], out[1]
@@ -160,6 +161,7 @@ func TestNoHandoff(t *testing.T) {
 // TestNoAllocNoGC: a loop whose cycle does not allocate makes no heap
 // allocation and no GC cycle; one that does is caught.
 func TestNoAllocNoGC(t *testing.T) {
+	leaseTestCPU(t)
 	var out []*Result
 	runChild(t, "alloc", true, &out)
 	clean, dirty := out[0], out[1]

@@ -51,10 +51,11 @@ func TestGateway(t *testing.T) {
 		t.Fatalf("building sensorgw: %v\n%s", err, out)
 	}
 	run := func(t *testing.T, args ...string) (string, summary) {
+		// CPU 0, leased: the subtests take turns on it, and no other
+		// package's RT test runs there meanwhile (most use the last CPU).
+		rttest.LeaseCPU(t, 0)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		// CPU 0: the other packages' RT tests, which go test may run at
-		// the same time, use the last CPU at the same priority.
 		cmd := exec.CommandContext(ctx, bin, append([]string{"-cpu", "0"}, args...)...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
