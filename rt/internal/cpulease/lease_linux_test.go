@@ -222,6 +222,7 @@ func TestRefusedNamesHolder(t *testing.T) {
 	if !errors.As(err, &busy) || !errors.Is(err, ErrBusy) {
 		t.Fatalf("Acquire while held: %v, want a *BusyError", err)
 	}
+	t.Logf("refused: %v", err)
 	want := BusyError{CPU: 1, PID: h.cmd.Process.Pid, Path: filepath.Join(dir, "rtcell-cpu1.lock")}
 	if *busy != want {
 		t.Errorf("refused with %+v, want %+v", *busy, want)
