@@ -96,8 +96,12 @@ func sum(s []uint64) (n uint64) {
 }
 
 func taskConfig(extra string) string {
+	// The tasks end at their cycle count; the run's duration only
+	// guards against a hang (the default 10 s could end a run that a
+	// busy box slowed before its cycles were done).
 	return fmt.Sprintf(`[run]
 preflight = false
+duration = "5m"
 
 [[task]]
 name = "t"
@@ -205,7 +209,7 @@ func TestSIGTERM(t *testing.T) {
 	rttest.LeaseCPU(t, lastCPU())
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "run.toml")
-	os.WriteFile(cfg, []byte(strings.Replace(taskConfig(""), "preflight = false", "preflight = false\nduration = \"60s\"", 1)), 0o644)
+	os.WriteFile(cfg, []byte(strings.Replace(taskConfig(""), `duration = "5m"`, `duration = "60s"`, 1)), 0o644)
 	jsonPath, hist := filepath.Join(dir, "run.json"), filepath.Join(dir, "run.hist")
 	cmd := exec.Command(runnerBin, "run", cfg, "--json", jsonPath, "--histfile", hist)
 	var stdout bytes.Buffer
