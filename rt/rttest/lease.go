@@ -3,6 +3,7 @@ package rttest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,19 +22,35 @@ const LeaseTimeout = 15 * time.Minute
 // (that lets a program started under a test's lease take its own).
 var local struct {
 	sync.Mutex
-	sems map[int]chan struct{}
+	sems   map[int]chan struct{}
+	holder map[int]string // name of the test that holds the CPU
 }
 
-func localSem(cpu int) chan struct{} {
+// localSem returns cpu's semaphore, or nil if test name (or a test it is
+// a subtest of) holds cpu already.
+func localSem(cpu int, name string) chan struct{} {
 	local.Lock()
 	defer local.Unlock()
 	if local.sems == nil {
-		local.sems = map[int]chan struct{}{}
+		local.sems, local.holder = map[int]chan struct{}{}, map[int]string{}
+	}
+	if h, ok := local.holder[cpu]; ok && (name == h || strings.HasPrefix(name, h+"/")) {
+		return nil
 	}
 	if local.sems[cpu] == nil {
 		local.sems[cpu] = make(chan struct{}, 1)
 	}
 	return local.sems[cpu]
+}
+
+func setHolder(cpu int, name string) {
+	local.Lock()
+	defer local.Unlock()
+	if name == "" {
+		delete(local.holder, cpu)
+	} else {
+		local.holder[cpu] = name
+	}
 }
 
 // LeaseCPU gives the test an exclusive lease on cpu until it ends (the
@@ -52,28 +69,35 @@ func localSem(cpu int) chan struct{} {
 // by the test may lease the same CPU: a process is granted the CPUs its
 // ancestors hold.
 //
-// A test that needs several CPUs calls LeaseCPU for each in ascending
-// order, as every other caller does, so that no two tests deadlock.
+// A test may call LeaseCPU again for the same CPU, and so may its
+// subtests: they share its lease. A test that needs several CPUs calls
+// LeaseCPU for each in ascending order, as every other caller does, so
+// that no two tests deadlock.
 func LeaseCPU(tb testing.TB, cpu int) {
 	tb.Helper()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), LeaseTimeout)
 	defer cancel()
-	sem := localSem(cpu)
+	sem := localSem(cpu, tb.Name())
+	if sem == nil {
+		return // this test, or the test it is part of, holds the CPU
+	}
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
 		tb.Fatalf("leasing CPU %d: another test of this package held it for %v", cpu, LeaseTimeout)
 	}
+	setHolder(cpu, tb.Name())
+	unlock := func() { setHolder(cpu, ""); <-sem }
 	l, err := cpulease.Wait(ctx, []int{cpu})
 	if errors.Is(err, cpulease.ErrNotSupported) {
 		// No leases (nor CPU pinning) on this platform: serialize
 		// within the binary only.
-		tb.Cleanup(func() { <-sem })
+		tb.Cleanup(unlock)
 		return
 	}
 	if err != nil {
-		<-sem
+		unlock()
 		tb.Fatalf("leasing CPU %d for the test (waited %v): %v", cpu, time.Since(start).Round(time.Second), err)
 	}
 	if waited := time.Since(start); waited > time.Second {
@@ -83,6 +107,6 @@ func LeaseCPU(tb testing.TB, cpu int) {
 		if err := l.Release(); err != nil {
 			tb.Errorf("releasing the lease on CPU %d: %v", cpu, err)
 		}
-		<-sem
+		unlock()
 	})
 }

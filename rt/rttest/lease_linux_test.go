@@ -70,3 +70,21 @@ func TestLeaseCPU(t *testing.T) {
 		t.Error("the lease outlived the tests")
 	}
 }
+
+// TestLeaseCPUNested: a test that holds a CPU may lease it again, and so
+// may its subtests, without waiting for itself.
+func TestLeaseCPUNested(t *testing.T) {
+	t.Setenv("RTCELL_LOCK_DIR", t.TempDir())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		LeaseCPU(t, 6)
+		LeaseCPU(t, 6)
+		t.Run("sub", func(t *testing.T) { LeaseCPU(t, 6) })
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("nested leases of one CPU did not return in a minute")
+	}
+}
