@@ -93,8 +93,19 @@ func childImageWriter() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	until := time.Now().Add(time.Duration(envUint("SHM_DURATION_MS")) * time.Millisecond)
-	return writeImage(im, func(w uint64) bool { return w%1024 != 0 || time.Now().Before(until) }), nil
+	// Write for SHM_DURATION_MS at least, then until the parent closes
+	// stdin (it waits for the readers to have seen the writes), for 20 s
+	// at most.
+	start := time.Now()
+	until := start.Add(time.Duration(envUint("SHM_DURATION_MS")) * time.Millisecond)
+	stop := stopOnStdinEOF()
+	return writeImage(im, func(w uint64) bool {
+		if w%1024 != 0 {
+			return true
+		}
+		now := time.Now()
+		return now.Before(until) || !stop.Load() && now.Before(start.Add(20*time.Second))
+	}), nil
 }
 
 func childImageReader() (any, error) {
@@ -107,15 +118,24 @@ func childImageReader() (any, error) {
 		return nil, err
 	}
 	stop := stopOnStdinEOF()
+	var progress atomic.Uint64
 	if os.Getenv("SHM_READY") != "" {
-		// Tell the parent, through fd 4, that reading starts now: it
-		// starts the writer only then, as a reader may take longer to
-		// start (under -race, on a busy box) than the writer runs.
+		// Tell the parent, through fd 4, that reading starts now (it
+		// starts the writer only then: a reader may take longer to start
+		// than the writer runs, under -race or on a busy box), and again
+		// once this reader has seen 100 versions (the parent keeps the
+		// writer going until then, as the box may have kept the reader
+		// and the writer from running at the same time).
 		ready := os.NewFile(4, "ready")
 		ready.Write([]byte{1})
-		ready.Close()
+		go func() {
+			defer ready.Close()
+			for progress.Load() < 100 && !stop.Load() {
+				time.Sleep(time.Millisecond)
+			}
+			ready.Write([]byte{2})
+		}()
 	}
-	var progress atomic.Uint64
 	return readImage(im, stop, &progress), nil
 }
 
@@ -248,12 +268,16 @@ func TestImageMultiProcess(t *testing.T) {
 				t.Fatalf("waiting for the readers to start: %v", err)
 			}
 			writer := startChild(t, "image-writer", 0, f, fmt.Sprintf("SHM_DURATION_MS=%d", durMs))
+			// Each reader says when it has seen 100 versions; the writer
+			// stops 20 s after its start at the latest.
+			pr.SetReadDeadline(time.Now().Add(25 * time.Second))
+			io.ReadFull(pr, make([]byte, len(readers)))
 			var writes uint64
 			writer.wait(t, &writes)
 			if im.Version() != writes {
 				t.Errorf("Version %d, the writer made %d writes", im.Version(), writes)
 			}
-			t.Logf("writer: %d writes in %d ms", writes, durMs)
+			t.Logf("writer: %d writes in %d ms or more", writes, durMs)
 			for _, c := range readers {
 				c.stdin.Close()
 			}
