@@ -6,7 +6,16 @@ STATICCHECK_VERSION := v0.8.2
 export CGO_ENABLED := 0
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 
-.PHONY: all build test unit bench lint cross setcap run clean vmtest fixtures-rt
+.PHONY: all build test deps unit race bench lint cross setcap run clean vmtest fixtures-rt
+
+# Debian packages the tests use: cyclictest, stress-ng, strace, setcap and
+# getcap, cmark-gfm; gcc and libc6-dev for the race detector (it needs
+# cgo); QEMU, a static busybox and xz for the PREEMPT_RT guest (vmtest).
+DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev
+DEPS_VM  := qemu-system-x86 busybox-static xz-utils
+# Packages whose tests mean something under the race detector.
+RACE_PKGS := ./rt ./rt/shm ./rt/stats ./rt/metrics ./rt/cpulist ./rt/internal/cpulease ./rt/rttest \
+	./runner/config ./runner/report ./sysprep/... ./examples/sensorgw
 
 all: build
 
@@ -15,12 +24,42 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./sysprep/cmd/sysprep ./runner/cmd/runner ./examples/...
 
-## test: the whole suite, as CI runs it (root tests run when root), then the QEMU tests
-test: build unit vmtest
+## test: the whole suite, as CI runs it (root tests run when root): packages
+## first, then build, unit tests, race detector, lint, and the QEMU tests
+test:
+	$(MAKE) deps
+	$(MAKE) build
+	$(MAKE) unit
+	$(MAKE) race
+	$(MAKE) lint
+	$(MAKE) vmtest
 
+## deps: install the Debian packages the tests use (as root; does nothing when all are installed)
+deps:
+	@if ! command -v dpkg-query >/dev/null; then \
+		echo "deps: no dpkg-query (not Debian): install $(DEPS) $(DEPS_VM) yourself, or the tests that need them skip"; exit 0; fi; \
+	missing=; for p in $(DEPS); do \
+		[ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || missing="$$missing $$p"; done; \
+	missing_vm=; for p in $(DEPS_VM); do \
+		[ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || missing_vm="$$missing_vm $$p"; done; \
+	if [ -z "$$missing$$missing_vm" ]; then echo "deps: all installed"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "deps: missing$$missing$$missing_vm; run \`sudo make deps\` to install them, or the tests that need them skip"; \
+		[ "$$CI" != true ] || exit 1; exit 0; fi; \
+	set -e; export DEBIAN_FRONTEND=noninteractive; \
+	echo "deps: installing$$missing$$missing_vm"; \
+	apt-get update -qq; \
+	[ -z "$$missing" ] || apt-get install -y -qq $$missing >/dev/null; \
+	[ -z "$$missing_vm" ] || apt-get install -y -qq --no-install-recommends $$missing_vm >/dev/null
+
+## unit: go vet and every package's tests; RT tests take turns on each CPU (rttest.LeaseCPU)
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+## race: the race detector on the packages with concurrent code (needs cgo and gcc)
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
 ## vmtest: boot Debian's PREEMPT_RT kernel under QEMU and check sysprep and the runner on it
 vmtest:

@@ -139,28 +139,40 @@ func TestNoHandoff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("3 s run; skipped in -short")
 	}
-	var out []handoffOut
-	runChild(t, "handoff", true, &out)
-	with, without := out[0], out[1]
-	t.Logf("with yield: %+v; without: %+v", with, without)
-	// One voluntary switch per sleep; a late wake-up may skip its sleep.
-	if extra := with.Switches - int64(with.Cycles); extra > int64(with.Cycles)/100+10 {
-		t.Errorf("with the yield: %d voluntary switches in %d cycles: %d hand-offs, want ≤ 1 per 100 cycles",
-			with.Switches, with.Cycles, extra)
-	}
-	if with.Migrations != 0 {
-		t.Errorf("the goroutine moved thread %d times", with.Migrations)
-	}
-	// The control shows the test can fail: sysmon marks the goroutine
-	// every 10 ms, so 1.5 s without the yield gives dozens of hand-offs.
-	if extra := without.Switches - int64(without.Cycles); extra < 20 {
-		t.Errorf("without the yield: only %d extra switches in %d cycles; the hand-off this test guards against did not show", extra, without.Cycles)
+	leaseTestCPU(t)
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		var out []handoffOut
+		runChild(t, "handoff", true, &out)
+		with, without := out[0], out[1]
+		t.Logf("with yield: %+v; without: %+v", with, without)
+		// One voluntary switch per sleep; a late wake-up may skip its sleep.
+		if extra := with.Switches - int64(with.Cycles); extra > int64(with.Cycles)/100+10 {
+			t.Errorf("with the yield: %d voluntary switches in %d cycles: %d hand-offs, want ≤ 1 per 100 cycles",
+				with.Switches, with.Cycles, extra)
+		}
+		if with.Migrations != 0 {
+			t.Errorf("the goroutine moved thread %d times", with.Migrations)
+		}
+		// The control shows the test can fail: sysmon marks the goroutine
+		// every 10 ms, so 1.5 s without the yield gives dozens of
+		// hand-offs. sysmon is an ordinary thread, though: on a busy box
+		// it may hardly run, and then the control shows none.
+		extra := without.Switches - int64(without.Cycles)
+		if extra >= 20 || t.Failed() {
+			return
+		}
+		if attempt == attempts {
+			t.Skipf("without the yield: at most %d extra switches in %d cycles in %d runs: sysmon did not preempt (a busy box starves it), so this run could not have caught a hand-off",
+				extra, without.Cycles, attempts)
+		}
 	}
 }
 
 // TestNoAllocNoGC: a loop whose cycle does not allocate makes no heap
 // allocation and no GC cycle; one that does is caught.
 func TestNoAllocNoGC(t *testing.T) {
+	leaseTestCPU(t)
 	var out []*Result
 	runChild(t, "alloc", true, &out)
 	clean, dirty := out[0], out[1]

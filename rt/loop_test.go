@@ -4,9 +4,22 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/rttest"
 )
 
 func lastCPU() int { return runtime.NumCPU() - 1 }
+
+// leaseTestCPU leases, for the rest of the test, the CPU that testThread
+// pins loops to (as root). Every test that runs such a loop, here or in a
+// child process, calls it first: packages are tested in parallel, and two
+// SCHED_FIFO loops on one CPU would delay each other (rttest.LeaseCPU).
+func leaseTestCPU(t *testing.T) {
+	t.Helper()
+	if cpu := testThread().CPU; cpu >= 0 {
+		rttest.LeaseCPU(t, cpu)
+	}
+}
 
 // spin busy-waits for d on the monotonic clock.
 func spin(d time.Duration) {
@@ -20,6 +33,9 @@ func newTestLoop(t *testing.T, o LoopOptions, fn CycleFunc) *Loop {
 	o.AllowRuntime = true
 	if o.Thread.Policy == "" {
 		o.Thread = testThread()
+	}
+	if o.Thread.CPU >= 0 {
+		rttest.LeaseCPU(t, o.Thread.CPU)
 	}
 	l, err := NewLoop(o, fn)
 	if err != nil {
@@ -122,22 +138,33 @@ func TestOverrunSkip(t *testing.T) {
 }
 
 // TestOverrunCatchup: under catchup no release is dropped; the late ones
-// run back to back and the loop gets back on time.
+// run back to back and the loop gets back on time. The loop runs until a
+// cycle after the five slow ones is released on time, so that a host
+// stall (they reach 100 ms on a noisy VM) only makes it run longer.
 func TestOverrunCatchup(t *testing.T) {
-	const n = 60
+	const most = 10_000 // 10 s at 1 kHz: far past any stall seen
 	period := time.Millisecond
-	var rel [n]int64
-	var missed [n]uint64
-	l := newTestLoop(t, LoopOptions{Period: period, Cycles: n, Overrun: OverrunCatchup}, func(c *Cycle) bool {
+	rel := make([]int64, most)
+	missed := make([]uint64, most)
+	caughtUp := false
+	l := newTestLoop(t, LoopOptions{Period: period, Cycles: most, Overrun: OverrunCatchup}, func(c *Cycle) bool {
 		rel[c.N], missed[c.N] = c.Release, c.Missed
 		if c.N < 5 {
 			spin(1500 * time.Microsecond)
+		}
+		if c.N >= 5 && c.Missed == 0 {
+			caughtUp = true
+			return false
 		}
 		return true
 	})
 	res, err := l.Run()
 	if err != nil {
 		t.Fatal(err)
+	}
+	n := int(res.Cycles)
+	if !caughtUp {
+		t.Fatalf("still behind after %d cycles: the loop never caught up", n)
 	}
 	for i := 1; i < n; i++ {
 		if rel[i]-rel[i-1] != int64(period) {
@@ -155,11 +182,8 @@ func TestOverrunCatchup(t *testing.T) {
 	for i := range n {
 		late += missed[i]
 	}
-	if late+missed[n-1] < res.MissedReleases-1 {
+	if late+1 < res.MissedReleases {
 		t.Errorf("cycles saw %d late releases, result says %d", late, res.MissedReleases)
-	}
-	if missed[n-1] != 0 {
-		t.Errorf("still behind after %d cycles: the loop never caught up", n)
 	}
 }
 

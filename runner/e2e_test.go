@@ -96,8 +96,12 @@ func sum(s []uint64) (n uint64) {
 }
 
 func taskConfig(extra string) string {
+	// The tasks end at their cycle count; the run's duration only
+	// guards against a hang (the default 10 s could end a run that a
+	// busy box slowed before its cycles were done).
 	return fmt.Sprintf(`[run]
 preflight = false
+duration = "5m"
 
 [[task]]
 name = "t"
@@ -122,9 +126,11 @@ func lastCPU() int {
 // TestDeadlines: a 1.5 ms workload at a 1 ms period misses every deadline
 // and overruns every cycle; skip drops at least one release per overrun,
 // catchup counts exactly one per overrun. A 300 µs workload meets its
-// deadlines unless a wake-up itself was late by most of a period.
+// deadlines unless the host delayed a wake-up or the work by half a
+// period.
 func TestDeadlines(t *testing.T) {
 	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
 	for _, policy := range []string{"skip", "catchup"} {
 		t.Run("busy1500us/"+policy, func(t *testing.T) {
 			r := runRunner(t, taskConfig(`workload = "busy:1500us"`+"\ncycles = 200\noverrun = \""+policy+"\""))
@@ -152,11 +158,19 @@ func TestDeadlines(t *testing.T) {
 		if tk.ExecNs.Min < 300_000 {
 			t.Errorf("exec min %d ns, want ≥ 300 µs of work", tk.ExecNs.Min)
 		}
-		// A miss needs a wake-up late by about 700 µs. On a quiet box
-		// there is none; on a noisy one each miss must be such a cycle.
-		late := tk.Histogram.Overflow + sum(tk.Histogram.Counts[600:])
+		// A cycle misses its 1 ms deadline only if its wake-up latency
+		// plus its work pass 1 ms, so only if one of them passes 500 µs.
+		// A noisy host can stretch either (it preempts the vCPU in the
+		// middle of the work too). While no cycle's work passed 500 µs,
+		// each miss must be a wake-up late by about 500 µs or more.
+		if tk.ExecNs.Max >= 500_000 {
+			t.Logf("a cycle's 300 µs of work took %d µs (host preemption): misses not attributable, not checked", tk.ExecNs.Max/1000)
+			return
+		}
+		bin := int(450_000 / tk.Histogram.BinNs) // 50 µs below 500 for the loop's own bookkeeping
+		late := tk.Histogram.Overflow + sum(tk.Histogram.Counts[min(bin, len(tk.Histogram.Counts)):])
 		if tk.DeadlineMisses > late {
-			t.Errorf("%d deadline misses, but only %d wake-ups were late by 600 µs or more", tk.DeadlineMisses, late)
+			t.Errorf("%d deadline misses, but only %d wake-ups were late by 450 µs or more (longest work %d µs)", tk.DeadlineMisses, late, tk.ExecNs.Max/1000)
 		}
 		if late == 0 && (r.code != 0 || tk.Overruns != 0) {
 			t.Errorf("no late wake-up, yet exit %d with %d misses and %d overruns", r.code, tk.DeadlineMisses, tk.Overruns)
@@ -168,6 +182,7 @@ func TestDeadlines(t *testing.T) {
 // runtime settings and scheduling in effect.
 func TestRuntimeSettingsReported(t *testing.T) {
 	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
 	r := runRunner(t, taskConfig("cycles = 300"))
 	// Exit 1 is fine: a noisy host may make a wake-up miss its deadline.
 	if r.code > 1 || r.rep == nil {
@@ -191,15 +206,21 @@ func TestRuntimeSettingsReported(t *testing.T) {
 // TestSIGTERM: a run stopped by SIGTERM still writes a complete report.
 func TestSIGTERM(t *testing.T) {
 	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "run.toml")
-	os.WriteFile(cfg, []byte(strings.Replace(taskConfig(""), "preflight = false", "preflight = false\nduration = \"60s\"", 1)), 0o644)
+	os.WriteFile(cfg, []byte(strings.Replace(taskConfig(""), `duration = "5m"`, `duration = "60s"`, 1)), 0o644)
 	jsonPath, hist := filepath.Join(dir, "run.json"), filepath.Join(dir, "run.hist")
 	cmd := exec.Command(runnerBin, "run", cfg, "--json", jsonPath, "--histfile", hist)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	// A second after the worker appears (it may start late on a busy
+	// box), the loop has run hundreds of cycles.
+	for i := 0; i < 400 && childOf(cmd.Process.Pid) == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -247,6 +268,7 @@ func TestSIGTERM(t *testing.T) {
 // task's name, and makes the run exit 3 with a report.
 func TestWorkerKilled(t *testing.T) {
 	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "run.toml")
 	os.WriteFile(cfg, []byte(strings.Replace(taskConfig(""), "name = \"t\"", "name = \"victim\"", 1)), 0o644)
@@ -351,6 +373,7 @@ func TestBadConfigs(t *testing.T) {
 // fix and exit 2; with --allow-non-rt it runs and says NOT REAL-TIME.
 func TestUnprivileged(t *testing.T) {
 	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
 	dir, err := os.MkdirTemp("", "rtcell-nobody-")
 	if err != nil {
 		t.Fatal(err)
@@ -390,6 +413,7 @@ func TestUnprivileged(t *testing.T) {
 func TestCompare(t *testing.T) {
 	rttest.RequireRoot(t)
 	rttest.RequireCommand(t, "cyclictest", "apt-get install -y rt-tests")
+	rttest.LeaseCPU(t, lastCPU())
 	jsonPath := filepath.Join(t.TempDir(), "cmp.json")
 	cmd := exec.Command(runnerBin, "compare", "--rounds", "1", "--loops", "500", "--cpu", strconv.Itoa(lastCPU()), "--json", jsonPath)
 	var stdout, stderr bytes.Buffer
@@ -432,6 +456,7 @@ func TestCompare(t *testing.T) {
 // loopback during the run, and writes the textfile with the final counts.
 func TestMetrics(t *testing.T) {
 	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
 	dir := t.TempDir()
 	prom := filepath.Join(dir, "rtcell.prom")
 	cfg := filepath.Join(dir, "run.toml")
@@ -461,17 +486,24 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	// Scrape until the task has run a cycle: on a busy box the worker
+	// may start well after the address is printed.
+	var body []byte
+	var live float64
+	for end := time.Now().Add(20 * time.Second); live == 0 && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+			t.Fatalf("Content-Type %q", ct)
+		}
+		if strings.Contains(string(body), `rtcell_task_cycles_total{task="t"}`) {
+			live = metricValue(t, string(body), `rtcell_task_cycles_total{task="t"}`)
+		}
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
-		t.Errorf("Content-Type %q", ct)
-	}
-	live := metricValue(t, string(body), `rtcell_task_cycles_total{task="t"}`)
 	if live <= 0 || live >= 3000 {
 		t.Errorf("mid-run scrape: %v cycles, want between 0 and 3000", live)
 	}

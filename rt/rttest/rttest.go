@@ -3,6 +3,10 @@
 // no PREEMPT_RT kernel, a missing tool. In CI, which runs as root on a
 // Debian box with rt-tests installed, none of them skip except
 // RequirePreemptRT.
+//
+// LeaseCPU is the other half: a test that pins a real-time loop to a CPU
+// leases that CPU first, so that packages tested in parallel never run
+// their loops on the same CPU at once.
 package rttest
 
 import (

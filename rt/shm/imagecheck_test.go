@@ -71,7 +71,10 @@ func checkImageReader(t *testing.T, i int, r imageReaderResult, writes uint64) {
 		t.Errorf("reader %d: final read version %d (whole %v), want %d", i, r.Final, r.FinalWhole, writes)
 	}
 	// Without this the test could pass by never overlapping the writer.
-	if r.Distinct < 100 {
-		t.Errorf("reader %d saw only %d distinct versions while the writer ran", i, r.Distinct)
+	// A new version seen, or a read lapped by the writer (the usual case
+	// with one slot, more so when a busy box slows the reader), each
+	// proves an overlap.
+	if r.Distinct+r.Failed < 100 {
+		t.Errorf("reader %d saw only %d distinct versions and was lapped %d times while the writer ran", i, r.Distinct, r.Failed)
 	}
 }

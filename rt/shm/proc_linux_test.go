@@ -93,8 +93,19 @@ func childImageWriter() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	until := time.Now().Add(time.Duration(envUint("SHM_DURATION_MS")) * time.Millisecond)
-	return writeImage(im, func(w uint64) bool { return w%1024 != 0 || time.Now().Before(until) }), nil
+	// Write for SHM_DURATION_MS at least, then until the parent closes
+	// stdin (it waits for the readers to have seen the writes), for 20 s
+	// at most.
+	start := time.Now()
+	until := start.Add(time.Duration(envUint("SHM_DURATION_MS")) * time.Millisecond)
+	stop := stopOnStdinEOF()
+	return writeImage(im, func(w uint64) bool {
+		if w%1024 != 0 {
+			return true
+		}
+		now := time.Now()
+		return now.Before(until) || !stop.Load() && now.Before(start.Add(20*time.Second))
+	}), nil
 }
 
 func childImageReader() (any, error) {
@@ -106,8 +117,26 @@ func childImageReader() (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	stop := stopOnStdinEOF()
 	var progress atomic.Uint64
-	return readImage(im, stopOnStdinEOF(), &progress), nil
+	if os.Getenv("SHM_READY") != "" {
+		// Tell the parent, through fd 4, that reading starts now (it
+		// starts the writer only then: a reader may take longer to start
+		// than the writer runs, under -race or on a busy box), and again
+		// once this reader has seen 100 versions (the parent keeps the
+		// writer going until then, as the box may have kept the reader
+		// and the writer from running at the same time).
+		ready := os.NewFile(4, "ready")
+		ready.Write([]byte{1})
+		go func() {
+			defer ready.Close()
+			for progress.Load() < 100 && !stop.Load() {
+				time.Sleep(time.Millisecond)
+			}
+			ready.Write([]byte{2})
+		}()
+	}
+	return readImage(im, stop, &progress), nil
 }
 
 func childRingProducer() (any, error) {
@@ -154,12 +183,18 @@ type child struct {
 
 func startChild(t *testing.T, role string, cpu int, f *os.File, env ...string) *child {
 	t.Helper()
+	return startChildFiles(t, role, cpu, []*os.File{f}, env...)
+}
+
+// startChildFiles starts a child with files as fd 3, 4, …
+func startChildFiles(t *testing.T, role string, cpu int, files []*os.File, env ...string) *child {
+	t.Helper()
 	c := &child{name: role}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	c.cmd.Env = append(append(os.Environ(), envChild+"="+role, fmt.Sprintf("SHM_CPU=%d", cpu),
 		// Under -race, a child would otherwise sleep 1 s at exit.
 		"GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0"), env...)
-	c.cmd.ExtraFiles = []*os.File{f}
+	c.cmd.ExtraFiles = files
 	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
 	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
@@ -199,6 +234,10 @@ func (c *child) wait(t *testing.T, out any) {
 func TestImageMultiProcess(t *testing.T) {
 	rttest.RequireCPU(t, 0)
 	rttest.RequireCPU(t, 1)
+	// No other package's RT loop may run on these CPUs meanwhile: a
+	// SCHED_FIFO loop would starve the readers pinned there.
+	rttest.LeaseCPU(t, 0)
+	rttest.LeaseCPU(t, 1)
 	durMs := 1000
 	if testing.Short() || raceEnabled { // the detector cannot see into shared mappings anyway
 		durMs = 200
@@ -215,17 +254,30 @@ func TestImageMultiProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pr.Close()
 			var readers []*child
 			for range 3 {
-				readers = append(readers, startChild(t, "image-reader", 1, f))
+				readers = append(readers, startChildFiles(t, "image-reader", 1, []*os.File{f, pw}, "SHM_READY=1"))
+			}
+			pw.Close()
+			if _, err := io.ReadFull(pr, make([]byte, len(readers))); err != nil {
+				t.Fatalf("waiting for the readers to start: %v", err)
 			}
 			writer := startChild(t, "image-writer", 0, f, fmt.Sprintf("SHM_DURATION_MS=%d", durMs))
+			// Each reader says when it has seen 100 versions; the writer
+			// stops 20 s after its start at the latest.
+			pr.SetReadDeadline(time.Now().Add(25 * time.Second))
+			io.ReadFull(pr, make([]byte, len(readers)))
 			var writes uint64
 			writer.wait(t, &writes)
 			if im.Version() != writes {
 				t.Errorf("Version %d, the writer made %d writes", im.Version(), writes)
 			}
-			t.Logf("writer: %d writes in %d ms", writes, durMs)
+			t.Logf("writer: %d writes in %d ms or more", writes, durMs)
 			for _, c := range readers {
 				c.stdin.Close()
 			}
@@ -244,6 +296,10 @@ func TestImageMultiProcess(t *testing.T) {
 func TestRingMultiProcess(t *testing.T) {
 	rttest.RequireCPU(t, 0)
 	rttest.RequireCPU(t, 1)
+	// No other package's RT loop may run on these CPUs meanwhile: a
+	// SCHED_FIFO loop would starve the readers pinned there.
+	rttest.LeaseCPU(t, 0)
+	rttest.LeaseCPU(t, 1)
 	n := uint64(2_000_000)
 	if testing.Short() || raceEnabled {
 		n = 300_000
