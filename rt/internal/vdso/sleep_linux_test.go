@@ -52,7 +52,7 @@ func TestSleepSyscall(t *testing.T) {
 // working.
 func TestSleepMonotonicSignals(t *testing.T) {
 	if testing.Short() {
-		t.Skip("0.5 s of signals; skipped in -short")
+		t.Skip("0.5 s or more of signals; skipped in -short")
 	}
 	usr1 := make(chan os.Signal, 4096)
 	signal.Notify(usr1, unix.SIGUSR1)
@@ -76,13 +76,14 @@ func TestSleepMonotonicSignals(t *testing.T) {
 	}
 	tid := make(chan int)
 	var early, sleeps atomic.Int64
+	var sleeperStop atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		tid <- unix.Gettid()
-		for end := Nanotime() + int64(500*time.Millisecond); Nanotime() < end; {
+		for !sleeperStop.Load() {
 			target := Nanotime() + int64(2*time.Millisecond)
 			if got := SleepMonotonic(target); got < target {
 				early.Add(1)
@@ -91,20 +92,19 @@ func TestSleepMonotonicSignals(t *testing.T) {
 		}
 	}()
 	id := <-tid
+	const want = 300
 	sent := 0
 	pid := os.Getpid()
-loop:
-	for {
-		select {
-		case <-done:
-			break loop
-		default:
-		}
+	// At least 0.5 s and 300 signals; a loaded machine may need longer.
+	start := time.Now()
+	for (sent < want || time.Since(start) < 500*time.Millisecond) && time.Since(start) < 30*time.Second {
 		if unix.Tgkill(pid, id, unix.SIGUSR1) == nil {
 			sent++
 		}
 		time.Sleep(300 * time.Microsecond)
 	}
+	sleeperStop.Store(true)
+	<-done
 	stop.Store(true)
 	wg.Wait()
 	if early.Load() != 0 {
@@ -113,8 +113,8 @@ loop:
 	if backwards.Load() != 0 {
 		t.Fatalf("MonotonicRaw stepped back %d times", backwards.Load())
 	}
-	if sent < 100 {
-		t.Fatalf("only %d signals sent; the test proves nothing", sent)
+	if sent < want {
+		t.Fatalf("only %d signals sent in 30 s; the test proves nothing", sent)
 	}
 	t.Logf("%d sleeps, %d SIGUSR1, fast path %v", sleeps.Load(), sent, Fast())
 }
