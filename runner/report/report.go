@@ -125,6 +125,11 @@ type Task struct {
 	Stopped string `json:"stopped"`
 	// Error is the task's error, if it failed.
 	Error string `json:"error,omitempty"`
+
+	// MarginNs is the hybrid wake's spin margin at the end of the run:
+	// the one set, or the last one calibrated. 0 (absent) for the other
+	// wakes.
+	MarginNs int64 `json:"margin_ns,omitempty"`
 }
 
 // Stats summarises one measured quantity in ns. Percentiles are
