@@ -475,11 +475,15 @@ func (l *Loop) yield() int64 {
 
 // marginCalibrator sets the hybrid margin from the wake-up tail that
 // matters: how late the sleep before the spin wakes, measured from its
-// target. A wake-up later than the margin is a cycle released late, so the
-// margin is the 99.9th percentile of that lateness plus a guard of 5 µs,
-// between 10 µs and half the period. Cycles released late then stay near
-// 0.1 %, well inside the p99 of release jitter, and the spin costs about
-// the margin in every period.
+// target. A wake-up later than the margin is a cycle released late, and
+// the bar is on the p99 of release jitter, so the margin is the 99.5th
+// percentile of that lateness plus a guard of 5 µs, between 10 µs and half
+// the period: about 0.5 % of cycles are released late, half of what p99
+// tolerates. A higher percentile buys little and costs twice: the spin
+// takes about the margin out of every period, and on a VM a vCPU that
+// spins more is preempted more by the host (measured on a loaded 2-vCPU
+// VM: a margin chasing p99.9 went to the cap of half the period, and its
+// release-jitter p99 got worse, not better).
 //
 // Lateness goes into histograms of 512 bins of 1 µs, the last one
 // open-ended: one for the current round of 1024 wake-ups and one for the
@@ -489,13 +493,14 @@ func (l *Loop) yield() int64 {
 // each round instead would keep an old tail above 0.1 % of the weight for
 // about ten rounds.) The tail moves with the host's load, so the
 // calibrator keeps recalibrating:
-//   - after the first 64 wake-ups, so the default margin is soon replaced
-//     by a measured one (with 64 samples the percentile is their maximum);
+//   - after the first 256 wake-ups, so the default margin is soon replaced
+//     by a measured one (the percentile is then the second largest, so one
+//     outlier does not set it);
 //   - at the end of every round;
-//   - at once, without halving, on the second wake-up in a round that came
-//     later than the margin: the tail allows about one per round, so a
-//     second one means the tail has risen, and waiting for the round's end
-//     would release up to a thousand cycles late.
+//   - at once, within the round, on the sixth wake-up in the round that
+//     came later than the margin: the tail allows about five per round,
+//     so a sixth means the tail has risen, and waiting for the round's
+//     end would release up to a thousand cycles late.
 //
 // observe only counts; the loop calls recalibrate after the cycle, when
 // due says so, so that the 512-bin scan never delays a late release.
@@ -511,11 +516,12 @@ type marginCalibrator struct {
 }
 
 const (
-	calWarmup    = 64
+	calWarmup    = 256
 	calRound     = 1024
+	calPerMille  = 5 // the percentile: 1000-calPerMille per mille (p99.5)
 	calGuardNs   = 5_000
 	calMinNs     = 10_000
-	calLateLimit = 2 // later-than-margin wake-ups per round that force a recalibration
+	calLateLimit = 6 // later-than-margin wake-ups in a round that force a recalibration
 )
 
 // init turns the calibrator on for a loop with the given period and
@@ -561,7 +567,7 @@ func (m *marginCalibrator) recalibrate() int64 {
 	for i := range a {
 		total += uint64(a[i]) + uint64(b[i])
 	}
-	want := total - total/1000 // observations at or below the 99.9th percentile
+	want := total - total*calPerMille/1000 // observations at or below the percentile
 	var cum uint64
 	p := int64(len(a) - 1)
 	for i := range a {
