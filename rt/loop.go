@@ -170,11 +170,10 @@ func (o *LoopOptions) normalize() error {
 // inside the user's cycle. For a locked goroutine that preemption parks
 // the RT thread on a futex and needs an ordinary SCHED_OTHER thread to
 // pick the goroutine up and hand it back: a priority inversion that costs
-// milliseconds (measured here: stalls of 5–10 ms, and futex calls rising
-// from 29 to about 1,000 per 5,000 cycles). The loop prevents the mark
-// instead. At least
-// every 4 ms, between cycles and never between a wake-up and the cycle
-// function, it unlocks the goroutine, calls runtime.Gosched and locks it
+// milliseconds (measured: stalls of 5–10 ms, and futex calls rising from
+// 29 to about 1,000 per 5,000 cycles). The loop prevents the mark instead.
+// At least every 4 ms, between cycles and never between a wake-up and the
+// cycle function, it unlocks the goroutine, calls runtime.Gosched and locks it
 // again. Gosched reschedules the goroutine, which bumps the P's schedtick,
 // so sysmon never sees 10 ms on one tick. Because the process has one P
 // (GOMAXPROCS=1) and this thread holds it throughout, the goroutine is
@@ -481,9 +480,9 @@ func (l *Loop) yield() int64 {
 // the period: about 0.5 % of cycles are released late, half of what p99
 // tolerates. A higher percentile buys little and costs twice: the spin
 // takes about the margin out of every period, and on a VM a vCPU that
-// spins more is preempted more by the host (measured on a loaded 2-vCPU
-// VM: a margin chasing p99.9 went to the cap of half the period, and its
-// release-jitter p99 got worse, not better).
+// spins more is preempted more by its host (on a loaded 2-vCPU VM a margin
+// chasing p99.9 sat near the cap of half the period, spinning 30–50 % of
+// a CPU, with no better p99 than a smaller margin).
 //
 // Lateness goes into histograms of 512 bins of 1 µs, the last one
 // open-ended: one for the current round of 1024 wake-ups and one for the
