@@ -478,11 +478,10 @@ func (l *Loop) yield() int64 {
 // the bar is on the p99 of release jitter, so the margin is the 99.5th
 // percentile of that lateness plus a guard of 5 µs, between 10 µs and half
 // the period: about 0.5 % of cycles are released late, half of what p99
-// tolerates. A higher percentile buys little and costs twice: the spin
-// takes about the margin out of every period, and on a VM a vCPU that
-// spins more is preempted more by its host (on a loaded 2-vCPU VM a margin
-// chasing p99.9 sat near the cap of half the period, spinning 30–50 % of
-// a CPU, with no better p99 than a smaller margin).
+// tolerates. A higher percentile buys little and costs a lot: the spin
+// takes about the margin out of every period (on a loaded 2-vCPU VM a
+// margin chasing p99.9 sat near the cap of half the period, spinning
+// 30–50 % of a CPU, with no better p99 than a smaller margin).
 //
 // Lateness goes into histograms of 512 bins of 1 µs, the last one
 // open-ended: one for the current round of 1024 wake-ups and one for the
