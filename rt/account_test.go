@@ -39,34 +39,6 @@ func TestAccount(t *testing.T) {
 	}
 }
 
-func TestMarginCalibrator(t *testing.T) {
-	var m marginCalibrator
-	m.init(1_000_000)
-	var got int64
-	for i := 0; i < 1024; i++ {
-		lat := int64(20_000) // 20 µs typical
-		if i%100 == 0 {
-			lat = 40_000 // 1 % of wake-ups at 40 µs, more than the 0.1 % tail
-		}
-		if g := m.observe(lat); g != 0 {
-			got = g
-		}
-	}
-	// p99.9 of the sleep latency is in the 40 µs bin: margin (40+1)+5 µs.
-	if got != 46_000 {
-		t.Fatalf("margin after one round = %d ns, want 46000", got)
-	}
-	// A huge latency never pushes the margin past half the period.
-	for i := 0; i < 1024; i++ {
-		if g := m.observe(10_000_000); g != 0 {
-			got = g
-		}
-	}
-	if got != 500_000 {
-		t.Fatalf("margin = %d ns, want the cap of half the period (500000)", got)
-	}
-}
-
 func TestLoopOptionsValidation(t *testing.T) {
 	ok := func(o LoopOptions) LoopOptions {
 		o.Period = time.Millisecond

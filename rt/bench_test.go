@@ -49,3 +49,20 @@ func BenchmarkMonotonicRaw(b *testing.B) {
 }
 
 var sinkI int64
+
+// BenchmarkMarginCalibrator is what the hybrid wake's automatic margin
+// adds to a cycle: counting the wake-up, the due check, and the 512-bin
+// recalibration once per 1024 cycles (amortized), with a tail that moves.
+func BenchmarkMarginCalibrator(b *testing.B) {
+	var m marginCalibrator
+	margin := m.init(1_000_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		m.observe(int64(n*7919) & 0xffff) // 0–65 µs
+		if m.due() {
+			margin = m.recalibrate()
+		}
+	}
+	sinkI = margin
+}

@@ -169,9 +169,10 @@ func (o *LoopOptions) normalize() error {
 // inside the user's cycle. For a locked goroutine that preemption parks
 // the RT thread on a futex and needs an ordinary SCHED_OTHER thread to
 // pick the goroutine up and hand it back: a priority inversion that costs
-// milliseconds (NOTES.md). The loop prevents the mark instead. At least
-// every 4 ms, between cycles and never between a wake-up and the cycle
-// function, it unlocks the goroutine, calls runtime.Gosched and locks it
+// milliseconds (measured: stalls of 5–10 ms, and futex calls rising from
+// 29 to about 1,000 per 5,000 cycles). The loop prevents the mark instead.
+// At least every 4 ms, between cycles and never between a wake-up and the
+// cycle function, it unlocks the goroutine, calls runtime.Gosched and locks it
 // again. Gosched reschedules the goroutine, which bumps the P's schedtick,
 // so sysmon never sees 10 ms on one tick. Because the process has one P
 // (GOMAXPROCS=1) and this thread holds it throughout, the goroutine is
@@ -322,8 +323,7 @@ func (l *Loop) cycles(ts *threadSetup) string {
 	if o.Wake == WakeHybrid {
 		margin = int64(o.Margin)
 		if margin == 0 {
-			margin = min(int64(defaultMargin), period/2)
-			cal.init(period)
+			margin = cal.init(period)
 		}
 	}
 	l.ts = ts
@@ -346,26 +346,27 @@ func (l *Loop) cycles(ts *threadSetup) string {
 	var missedNext uint64
 	reason := "completed"
 	for n := uint64(0); ; n++ {
-		// Wait for the release.
+		// Wait for the release. wake is CLOCK_MONOTONIC read right after
+		// the wake-up, as cyclictest reads it: latency is wake - rel.
+		var wake int64
 		switch o.Wake {
 		case WakeSleep:
-			lastYield = l.sleepUntil(rel, lastYield, yieldNs)
+			wake, lastYield = l.sleepUntil(rel, lastYield, yieldNs)
 		case WakeHybrid:
 			target := rel - margin
 			if target > nanotime() {
-				lastYield = l.sleepUntil(target, lastYield, yieldNs)
+				var w int64
+				w, lastYield = l.sleepUntil(target, lastYield, yieldNs)
 				if cal.on {
-					if m := cal.observe(nanotime() - target); m > 0 {
-						margin = m
-					}
+					cal.observe(w - target)
 				}
 			}
-			for nanotime() < rel {
-			}
+			wake = spinTo(rel)
 		case WakeBusy:
-			lastYield = l.spinUntil(rel, lastYield, yieldNs)
+			wake, lastYield = l.spinUntil(rel, lastYield, yieldNs)
 		}
-		wake := nanotime()
+		// The jitter clock is read second, so that its cost is not part
+		// of the latency.
 		raw := rawNow()
 
 		c.N, c.Release, c.Wake, c.Missed = n, rel, wake, missedNext
@@ -382,6 +383,9 @@ func (l *Loop) cycles(ts *threadSetup) string {
 		missedNext = missed
 		tel.Record(n, wake, lat, jit, end-wake, end-rel > deadline, overrun, missed, margin)
 		rel = next
+		if cal.on && cal.due() {
+			margin = cal.recalibrate()
+		}
 
 		if !more {
 			reason = "stopped by the cycle function"
@@ -429,28 +433,42 @@ func account(rel, end, period int64, skip bool) (next int64, overrun bool, misse
 }
 
 // sleepUntil sleeps until t, in pieces no longer than the yield interval,
-// yielding between pieces (see Loop). It returns the time of the last yield.
-func (l *Loop) sleepUntil(t, lastYield, yieldNs int64) int64 {
+// yielding between pieces (see Loop). It returns CLOCK_MONOTONIC read
+// right after the last wake-up (sleepWake) and the time of the last
+// yield.
+func (l *Loop) sleepUntil(t, lastYield, yieldNs int64) (wake, lastYieldNs int64) {
 	if !l.noYield {
 		for t-lastYield > yieldNs {
 			sleepAbs(lastYield + yieldNs)
 			lastYield = l.yield()
 		}
 	}
-	sleepAbs(t)
-	return lastYield
+	return sleepWake(t), lastYield
 }
 
 // spinUntil spins until t, yielding when the yield interval has passed and
-// at least 100 µs remain.
-func (l *Loop) spinUntil(t, lastYield, yieldNs int64) int64 {
+// at least 100 µs remain. It returns the first clock reading at or after t
+// and the time of the last yield.
+func (l *Loop) spinUntil(t, lastYield, yieldNs int64) (wake, lastYieldNs int64) {
 	for {
 		now := nanotime()
 		if now >= t {
-			return lastYield
+			return now, lastYield
 		}
 		if !l.noYield && now-lastYield > yieldNs && t-now > 100_000 {
 			lastYield = l.yield()
+		}
+	}
+}
+
+// spinTo spins on the clock until t and returns the first reading at or
+// after t. It is nosplit, so that the spin has no preemption point.
+//
+//go:nosplit
+func spinTo(t int64) int64 {
+	for {
+		if now := nanotime(); now >= t {
+			return now
 		}
 	}
 }
@@ -471,55 +489,119 @@ func (l *Loop) yield() int64 {
 	return nanotime()
 }
 
-// marginCalibrator sets the hybrid margin from the observed sleep latency:
-// the 99.9th percentile of the last ~1000 wake-ups plus 5 µs, between
-// 10 µs and half the period. Old observations decay by half each round.
+// marginCalibrator sets the hybrid margin from the wake-up tail that
+// matters: how late the sleep before the spin wakes, measured from its
+// target. A wake-up later than the margin is a cycle released late, and
+// the bar is on the p99 of release jitter, so the margin is the 99.5th
+// percentile of that lateness plus a guard of 5 µs, between 10 µs and half
+// the period: about 0.5 % of cycles are released late, half of what p99
+// tolerates. A higher percentile buys little and costs a lot: the spin
+// takes about the margin out of every period (on a loaded 2-vCPU VM a
+// margin chasing p99.9 sat near the cap of half the period, spinning
+// 30–50 % of a CPU, with no better p99 than a smaller margin).
+//
+// Lateness goes into histograms of 512 bins of 1 µs, the last one
+// open-ended: one for the current round of 1024 wake-ups and one for the
+// round before, and the percentile is taken over both. The margin so
+// reflects the last 1024 to 2048 wake-ups, and an old tail is forgotten
+// two rounds (about 2 s at 1 kHz) after it ended. (Halving the counts
+// each round instead would keep an old tail above 0.1 % of the weight for
+// about ten rounds.) The tail moves with the host's load, so the
+// calibrator keeps recalibrating:
+//   - after the first 256 wake-ups, so the default margin is soon replaced
+//     by a measured one (the percentile is then the second largest, so one
+//     outlier does not set it);
+//   - at the end of every round;
+//   - at once, within the round, on the sixth wake-up in the round that
+//     came later than the margin: the tail allows about five per round,
+//     so a sixth means the tail has risen, and waiting for the round's
+//     end would release up to a thousand cycles late.
+//
+// observe only counts; the loop calls recalibrate after the cycle, when
+// due says so, so that the 512-bin scan never delays a late release.
 type marginCalibrator struct {
-	on     bool
-	maxNs  int64
-	n      int
-	counts [512]uint32 // 1 µs bins of sleep latency
+	on       bool
+	maxNs    int64
+	marginNs int64 // the margin in use, to count wake-ups later than it
+	n        int   // observations in this round
+	late     int   // of which later than the margin
+	calls    int   // recalibrations so far
+	cur      int   // index of the current round's histogram
+	counts   [2][512]uint32
 }
 
-func (m *marginCalibrator) init(period int64) {
+const (
+	calWarmup    = 256
+	calRound     = 1024
+	calPerMille  = 5 // the percentile: 1000-calPerMille per mille (p99.5)
+	calGuardNs   = 5_000
+	calMinNs     = 10_000
+	calLateLimit = 6 // later-than-margin wake-ups in a round that force a recalibration
+)
+
+// init turns the calibrator on for a loop with the given period and
+// returns the margin to start with.
+func (m *marginCalibrator) init(period int64) int64 {
 	m.on = true
 	m.maxNs = period / 2
+	m.marginNs = max(min(int64(defaultMargin), m.maxNs), 0)
+	return m.marginNs
 }
 
-// observe adds one sleep latency and returns a new margin at the end of a
-// round, else 0.
-func (m *marginCalibrator) observe(lateNs int64) int64 {
+// observe counts one wake-up that came lateNs after the sleep's target.
+//
+//go:nosplit
+func (m *marginCalibrator) observe(lateNs int64) {
 	b := lateNs / 1000
 	if b < 0 {
 		b = 0
 	}
-	if b >= int64(len(m.counts)) {
-		b = int64(len(m.counts)) - 1
+	if b >= int64(len(m.counts[0])) {
+		b = int64(len(m.counts[0])) - 1
 	}
-	m.counts[b]++
+	m.counts[m.cur][b]++
 	m.n++
-	if m.n < 1024 {
-		return 0
+	if lateNs > m.marginNs {
+		m.late++
 	}
+}
+
+// due reports whether recalibrate should run now.
+//
+//go:nosplit
+func (m *marginCalibrator) due() bool {
+	return m.n >= calRound || m.late >= calLateLimit || (m.calls == 0 && m.n >= calWarmup)
+}
+
+// recalibrate computes the margin from this round's and the last round's
+// counts and returns it. At the end of a round it starts a new one, which
+// forgets the round before last.
+func (m *marginCalibrator) recalibrate() int64 {
+	a, b := &m.counts[0], &m.counts[1]
 	var total uint64
-	for _, c := range m.counts {
-		total += uint64(c)
+	for i := range a {
+		total += uint64(a[i]) + uint64(b[i])
 	}
-	want := total - total/1000
+	want := total - total*calPerMille/1000 // observations at or below the percentile
 	var cum uint64
-	p := int64(len(m.counts) - 1)
-	for i, c := range m.counts {
-		cum += uint64(c)
+	p := int64(len(a) - 1)
+	for i := range a {
+		cum += uint64(a[i]) + uint64(b[i])
 		if cum >= want {
 			p = int64(i)
 			break
 		}
 	}
-	for i := range m.counts {
-		m.counts[i] /= 2
+	if m.n >= calRound {
+		m.cur ^= 1
+		clear(m.counts[m.cur][:])
+		m.n = 0
 	}
-	m.n = 0
-	return max(min((p+1)*1000+5000, m.maxNs), 10_000)
+	m.late = 0
+	m.calls++
+	// The bin's upper edge, plus the guard.
+	m.marginNs = max(min((p+1)*1000+calGuardNs, m.maxNs), min(calMinNs, m.maxNs))
+	return m.marginNs
 }
 
 // Names of the enumerations the telemetry block stores as indices.

@@ -23,6 +23,7 @@ func taskReport(r *rt.Result) report.Task {
 		PeriodNs:       r.PeriodNs,
 		DeadlineNs:     r.DeadlineNs,
 		Wake:           string(r.Wake),
+		MarginNs:       r.MarginNs,
 		Cycles:         r.Cycles,
 		LatencyNs:      reportStats(r.Latency),
 		JitterNs:       reportStats(r.Jitter),

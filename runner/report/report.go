@@ -130,6 +130,10 @@ type Task struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// PID is the process ID of the task's worker.
 	PID int `json:"pid,omitempty"`
+	// MarginNs is the hybrid wake's spin margin at the end of the run:
+	// the one set, or the last one calibrated. 0 (absent) for the other
+	// wakes.
+	MarginNs int64 `json:"margin_ns,omitempty"`
 }
 
 // Stats summarises one measured quantity in ns. Percentiles are

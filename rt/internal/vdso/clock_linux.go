@@ -34,8 +34,10 @@ func init() {
 // locked to a SCHED_FIFO thread keeps its P and its thread either way.
 //
 // It never allocates, is safe for concurrent use, and is nosplit: it adds
-// no preemption point to an RT loop (a stack-check prologue is one, see
-// NOTES.md "Calling a function with a stack check"). If the system call
+// no preemption point to an RT loop (a stack-check prologue is one: with
+// asyncpreemptoff, a goroutine marked by sysmon yields there, which for a
+// locked thread means a futex hand-off through a non-RT thread). If the
+// system call
 // itself fails (a kernel older than 2.6.28, or a seccomp filter) it
 // returns Nanotime instead; FallbackReason reports that case.
 //
@@ -137,4 +139,19 @@ func readImage(base uintptr) ([]byte, error) {
 		return nil, fmt.Errorf("reading the %d-byte vDSO image at %#x: %w", n, base, err)
 	}
 	return img, nil
+}
+
+// sleepSyscall sleeps until *ts on CLOCK_MONOTONIC with a raw
+// clock_nanosleep(TIMER_ABSTIME), again after EINTR. Other errors
+// (EFAULT, EINVAL) end the sleep: the caller reads the clock and goes on.
+//
+//go:nosplit
+func sleepSyscall(ts *unix.Timespec) {
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
+			uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+		if e != unix.EINTR {
+			return
+		}
+	}
 }

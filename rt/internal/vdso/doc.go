@@ -13,6 +13,13 @@
 // unix.RawSyscall, which does not enter the scheduler, and on other
 // systems it returns the runtime's monotonic clock. Every call is allocation-free,
 // nosplit and safe from a goroutine locked to a SCHED_FIFO thread.
+//
+// SleepMonotonic (Linux) is the loop's wait: a raw clock_nanosleep to an
+// absolute CLOCK_MONOTONIC time, and the CLOCK_MONOTONIC reading that
+// measures the wake latency. On linux/amd64 both are one assembly routine,
+// so the reading is taken right after the system call returns, as
+// cyclictest takes it, and not after a Go return path that is cold in the
+// cache after the sleep.
 // Package initialization resolves the vDSO symbol and maps the stacks
 // (20 KiB of address space per CPU, up to 64); it reads /proc/self/mem.
 //

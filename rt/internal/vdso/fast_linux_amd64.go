@@ -117,16 +117,70 @@ func fastRaw() (ns int64, ok bool) {
 	if fn == 0 {
 		return 0, false
 	}
+	s := takeSlot()
+	if s == nil {
+		return 0, false
+	}
+	ns, ret := callVDSO(fn, s.top, &s.busy, clockMonotonicRaw)
+	return ns, ret == 0
+}
+
+// takeSlot takes a free private stack, or returns nil when all are busy.
+// The caller must hand its busy flag to callVDSO or sleepVDSO, which
+// release it.
+//
+//go:nosplit
+func takeSlot() *stackSlot {
 	var probe byte
 	h := uint32(uintptr(unsafe.Pointer(&probe)) >> 13)
 	for i := uint32(0); i <= slotMask; i++ {
 		s := &slots[(h+i)&slotMask]
 		if atomic.LoadUint32(&s.busy) == 0 && atomic.CompareAndSwapUint32(&s.busy, 0, 1) {
-			ns, ret := callVDSO(fn, s.top, &s.busy, clockMonotonicRaw)
-			return ns, ret == 0
+			return s
 		}
 	}
-	return 0, false
+	return nil
+}
+
+// sleepVDSO sleeps until *ts on CLOCK_MONOTONIC (TIMER_ABSTIME), then
+// reads CLOCK_MONOTONIC through the vDSO on the private stack whose top is
+// stackTop, releases the stack by storing 0 to *busy, and returns the
+// reading and the vDSO function's result (0, or -errno). See
+// clock_linux_amd64.s.
+//
+//go:noescape
+func sleepVDSO(ts *unix.Timespec, fn, stackTop uintptr, busy *uint32) (ns int64, ret int64)
+
+// SleepMonotonic sleeps until the CLOCK_MONOTONIC instant t (ns) with
+// clock_nanosleep(TIMER_ABSTIME) and returns CLOCK_MONOTONIC read right
+// after the wake-up: the reading cyclictest takes to measure wake latency.
+//
+// The sleep is a raw system call: the goroutine does not tell the
+// scheduler it blocks, so it keeps its P and its thread, and no other
+// goroutine of the process runs while it sleeps. On the fast path the
+// sleep and the clock read are one assembly routine, so the reading is
+// taken by the first instructions after the system call returns, before
+// any Go code runs (the Go return path and the runtime's clock read,
+// whose code and data are cold in the cache after a sleep, cost several
+// hundred ns on a VM). The routine holds one private stack for the
+// duration of the sleep; concurrent MonotonicRaw calls use the others or
+// the system call. Without the fast path it sleeps with unix.RawSyscall6
+// and reads Nanotime. It never allocates and is nosplit.
+//
+//go:nosplit
+func SleepMonotonic(t int64) int64 {
+	ts := unix.Timespec{Sec: t / 1e9, Nsec: t % 1e9}
+	if fn := vdsoFn; fn != 0 {
+		if s := takeSlot(); s != nil {
+			ns, ret := sleepVDSO(&ts, fn, s.top, &s.busy)
+			if ret == 0 {
+				return ns
+			}
+			return nanotime()
+		}
+	}
+	sleepSyscall(&ts)
+	return nanotime()
 }
 
 // callOnSlot calls the vDSO on slot 0 with any clock, for tests.

@@ -5,6 +5,8 @@ package vdso
 import (
 	"fmt"
 	"runtime"
+
+	"golang.org/x/sys/unix"
 )
 
 // On Linux other than amd64, MonotonicRaw makes the clock_gettime system
@@ -30,3 +32,15 @@ func fastReady() bool { return false }
 
 //go:nosplit
 func fastRaw() (int64, bool) { return 0, false }
+
+// SleepMonotonic sleeps until the CLOCK_MONOTONIC instant t (ns) with a
+// raw clock_nanosleep(TIMER_ABSTIME) and returns Nanotime read right after
+// the wake-up. See the linux/amd64 version, which reads the clock in the
+// same assembly routine as the sleep.
+//
+//go:nosplit
+func SleepMonotonic(t int64) int64 {
+	ts := unix.NsecToTimespec(t)
+	sleepSyscall(&ts)
+	return nanotime()
+}
