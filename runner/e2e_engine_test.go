@@ -20,7 +20,8 @@ import (
 // longConfig is a config whose run lasts a minute unless stopped.
 func longConfig(t *testing.T, preflight bool) string {
 	t.Helper()
-	cfg := strings.Replace(taskConfig(""), "preflight = false", fmt.Sprintf("preflight = %v\nduration = \"60s\"", preflight), 1)
+	cfg := strings.Replace(taskConfig(""), "preflight = false", fmt.Sprintf("preflight = %v", preflight), 1)
+	cfg = strings.Replace(cfg, `duration = "5m"`, `duration = "60s"`, 1)
 	path := filepath.Join(t.TempDir(), "run.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -63,6 +64,8 @@ func TestRunnerKilled(t *testing.T) {
 	rttest.RequireRoot(t)
 	rttest.LeaseCPU(t, lastCPU())
 	cmd := exec.Command(runnerBin, "run", longConfig(t, false), "--quiet")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +73,7 @@ func TestRunnerKilled(t *testing.T) {
 	var workers []int
 	for end := time.Now().Add(20 * time.Second); len(workers) == 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatal("no worker process appeared in 20 s")
+			t.Fatalf("no worker process appeared in 20 s\n%s", stderr.String())
 		}
 		workers = childrenOf(cmd.Process.Pid)
 	}
@@ -199,7 +202,7 @@ func TestCPULease(t *testing.T) {
 func TestCyclesAndDuration(t *testing.T) {
 	rttest.RequireRoot(t)
 	rttest.LeaseCPU(t, lastCPU())
-	r := runRunner(t, taskConfig(""), "--cycles", "100000", "--duration", "300ms")
+	r := runRunner(t, taskConfig(""), "--cycles", "100000", "--duration", "300ms") // the flags replace the config's 5 minutes
 	if r.rep == nil || r.code > 1 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
