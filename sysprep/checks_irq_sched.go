@@ -95,7 +95,11 @@ func checkIRQAffinity(env Env, o resolved) Result {
 		r.Observed = fmt.Sprintf("%d IRQs in use, none on RT %s%s", active, cpuWord(o.rt), suffix)
 		return r
 	}
-	r.Observed = fmt.Sprintf("%d of %d IRQs can run on RT %s: %s%s", len(bad), active, cpuWord(o.rt), strings.Join(bad, "; "), suffix)
+	listed := bad
+	if len(listed) > maxListed {
+		listed = append(slices.Clone(bad[:maxListed]), fmt.Sprintf("and %d more", len(bad)-maxListed))
+	}
+	r.Observed = fmt.Sprintf("%d of %d IRQs can run on RT %s: %s%s", len(bad), active, cpuWord(o.rt), strings.Join(listed, "; "), suffix)
 	var fixes []string
 	if len(movable) > 0 {
 		r.Status = Fail
@@ -164,11 +168,7 @@ func checkIRQBalance(env Env, o resolved) Result {
 	var banned cpuSet
 	var how []string
 	for _, pid := range pids {
-		p, err := env.Proc.Proc(pid)
-		if err != nil {
-			continue
-		}
-		envv, err := p.Environ()
+		envv, err := env.environ(pid)
 		if err != nil {
 			how = append(how, fmt.Sprintf("environment of pid %d unreadable", pid))
 			continue
@@ -187,7 +187,7 @@ func checkIRQBalance(env Env, o resolved) Result {
 			}
 			if err == nil {
 				banned = banned.or(s)
-				how = append(how, kv)
+				how = append(how, quote(kv))
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package sysprep
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -321,7 +320,7 @@ type idleState struct {
 
 func (e Env) idleStates(cpu int) ([]idleState, error) {
 	dir := e.sysPath("devices", "system", "cpu", "cpu"+strconv.Itoa(cpu), "cpuidle")
-	ents, err := os.ReadDir(dir)
+	ents, err := readDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}

@@ -218,16 +218,21 @@ func checkTHP(env Env, o resolved) Result {
 }
 
 func checkSwap(env Env, o resolved) Result {
-	sw, err := env.Proc.Swaps()
+	p := env.procPath("swaps")
+	b, err := readFile(p)
 	if err != nil {
-		return skip(env, fmt.Errorf("reading %s: %w", env.procPath("swaps"), err))
+		return skip(env, err)
+	}
+	sw, err := parseSwaps(b)
+	if err != nil {
+		return skip(env, parseErr(p, err))
 	}
 	if len(sw) == 0 {
 		return Result{Status: Pass, Observed: "no active swap", Expected: "no active swap"}
 	}
 	var s []string
 	for _, w := range sw {
-		s = append(s, fmt.Sprintf("%s (%s, %d KiB)", w.Filename, w.Type, w.Size))
+		s = append(s, fmt.Sprintf("%s (%s, %d KiB)", escape(w.Filename, false), w.Type, w.SizeKiB))
 	}
 	return Result{
 		Status:   Warn,
@@ -243,13 +248,11 @@ var containerMarkers = []string{"docker", "kubepods", "libpod", "lxc", "containe
 func checkContainer(env Env, o resolved) Result {
 	var found []string
 	kind := ""
-	if p, err := env.Proc.Proc(1); err == nil {
-		if ev, err := p.Environ(); err == nil {
-			for _, kv := range ev {
-				if v, ok := strings.CutPrefix(kv, "container="); ok {
-					kind = "container"
-					found = append(found, "pid 1 has container="+v)
-				}
+	if ev, err := env.environ(1); err == nil {
+		for _, kv := range ev {
+			if v, ok := strings.CutPrefix(kv, "container="); ok {
+				kind = "container"
+				found = append(found, "pid 1 has container="+quote(v))
 			}
 		}
 	}
@@ -280,7 +283,7 @@ func checkContainer(env Env, o resolved) Result {
 					if kind == "" {
 						kind = "virtual machine"
 					}
-					found = append(found, fmt.Sprintf("%s is %q", env.show(env.sysPath(f)), v))
+					found = append(found, fmt.Sprintf("%s is %s", env.show(env.sysPath(f)), quote(v)))
 					break
 				}
 			}

@@ -58,7 +58,7 @@ func NewEnv(procRoot, sysRoot string) (Env, error) {
 		if !st.IsDir() {
 			return Env{}, fmt.Errorf("opening root %s: not a directory: %w", r, ErrRoot)
 		}
-		if _, err := os.ReadDir(r); err != nil {
+		if _, err := readDir(r); err != nil {
 			return Env{}, fmt.Errorf("listing root %s: %w: %w", r, ErrRoot, err)
 		}
 	}
@@ -123,7 +123,7 @@ func (e Env) readSys(p ...string) (string, error)  { return readFile(e.sysPath(p
 
 // parseErr names the file in a parser's error.
 func parseErr(path string, err error) error {
-	return fmt.Errorf("parsing %s: %w", path, err)
+	return fmt.Errorf("parsing %s: %w", path, boundedError{err})
 }
 
 // guard runs a procfs call, turning a panic on malformed content into an

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/prometheus/procfs"
 	"github.com/rtcell/rtcell/rt/probe"
 )
 
@@ -99,11 +98,11 @@ func (e Env) possibleCPUs() cpuSet {
 
 func (e Env) cmdline() (cmdline, error) {
 	return cached(e, "cmdline", func() (cmdline, error) {
-		f, err := e.Proc.CmdLine()
+		s, err := e.readProc("cmdline")
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", e.procPath("cmdline"), err)
+			return nil, err
 		}
-		return parseCmdline(f), nil
+		return parseCmdline(strings.Fields(s)), nil
 	})
 }
 
@@ -164,15 +163,22 @@ func (e Env) kernelConfig() (cfg kernelConfig, source string, err error) {
 	}
 	r, err := cached(e, "kconfig", func() (res, error) {
 		gz := e.procPath("config.gz")
-		if f, err := os.Open(gz); err == nil {
+		f, err := openRegular(gz)
+		if err != nil && !notExist(err) {
+			return res{}, fmt.Errorf("reading %s: %w", gz, err)
+		}
+		if err == nil {
 			defer f.Close()
 			zr, err := gzip.NewReader(f)
 			if err != nil {
 				return res{}, parseErr(gz, fmt.Errorf("%w: %w", ErrMalformed, err))
 			}
-			b, err := io.ReadAll(io.LimitReader(zr, 16<<20))
+			b, err := io.ReadAll(io.LimitReader(zr, maxConfigBytes+1))
 			if err != nil {
 				return res{}, parseErr(gz, fmt.Errorf("%w: %w", ErrMalformed, err))
+			}
+			if len(b) > maxConfigBytes {
+				return res{}, parseErr(gz, fmt.Errorf("more than %d bytes decompressed: %w", maxConfigBytes, ErrMalformed))
 			}
 			c, err := parseKernelConfig(b)
 			if err != nil {
@@ -222,7 +228,7 @@ func (q IRQ) Name() string { return strings.Join(q.Actions, ", ") }
 func (e Env) irqs() ([]IRQ, error) {
 	return cached(e, "irqs", func() ([]IRQ, error) {
 		dir := e.procPath("irq")
-		ents, err := os.ReadDir(dir)
+		ents, err := readDir(dir)
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", dir, err)
 		}
@@ -288,7 +294,7 @@ func (e Env) loadActions(q *IRQ) error {
 		return nil
 	}
 	dir := e.procPath("irq", strconv.Itoa(q.Number))
-	ents, err := os.ReadDir(dir)
+	ents, err := readDir(dir)
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", dir, err)
 	}
@@ -325,7 +331,7 @@ func (e Env) irqDebugfs() bool {
 func (e Env) interrupts() (interrupts, error) {
 	return cached(e, "interrupts", func() (interrupts, error) {
 		p := e.procPath("interrupts")
-		b, err := readSmall(p)
+		b, err := readCapped(p, maxInterruptsBytes)
 		if err != nil {
 			return interrupts{}, fmt.Errorf("reading %s: %w", p, err)
 		}
@@ -397,9 +403,9 @@ func (e Env) selfPID() (int, error) {
 // fixture) gives each process's main thread from <pid>/stat and status.
 func (e Env) threads() ([]thread, error) {
 	return cached(e, "threads", func() ([]thread, error) {
-		procs, err := e.Proc.AllProcs()
+		pids, err := e.listPIDs(e.ProcRoot)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", e.ProcRoot, err)
+			return nil, err
 		}
 		irqs, _ := e.irqs()
 		byNum := make(map[int]IRQ, len(irqs))
@@ -407,11 +413,11 @@ func (e Env) threads() ([]thread, error) {
 			byNum[q.Number] = q
 		}
 		var out []thread
-		for _, p := range procs {
-			pdir := e.procPath(strconv.Itoa(p.PID))
+		for _, pid := range pids {
+			pdir := e.procPath(strconv.Itoa(pid))
 			// A single-threaded process (most kthreads) is its own main
 			// thread: read <pid>/stat and skip listing <pid>/task.
-			th, n, err := e.readThread(p.PID, p.PID, pdir, byNum)
+			th, n, err := e.readThread(pid, pid, pdir, byNum)
 			if errors.Is(err, ErrMalformed) {
 				return nil, err
 			}
@@ -419,19 +425,22 @@ func (e Env) threads() ([]thread, error) {
 				out = append(out, th)
 				continue
 			}
-			tasks, err := e.Proc.AllThreads(p.PID)
-			dirs := make([]string, len(tasks))
-			for i, t := range tasks {
-				dirs[i] = filepath.Join(pdir, "task", strconv.Itoa(t.PID))
+			tids, err := e.listPIDs(filepath.Join(pdir, "task"))
+			dirs := make([]string, len(tids))
+			for i, t := range tids {
+				dirs[i] = filepath.Join(pdir, "task", strconv.Itoa(t))
 			}
 			if err != nil {
-				if _, serr := os.Stat(pdir); serr != nil || !notExist(err) {
+				if errors.Is(err, ErrMalformed) {
+					return nil, err
+				}
+				if _, serr := os.Lstat(pdir); serr != nil || !notExist(err) {
 					continue // exited
 				}
-				tasks, dirs = procfs.Procs{p}, []string{pdir}
+				tids, dirs = []int{pid}, []string{pdir}
 			}
-			for i, t := range tasks {
-				th, _, err := e.readThread(p.PID, t.PID, dirs[i], byNum)
+			for i, tid := range tids {
+				th, _, err := e.readThread(pid, tid, dirs[i], byNum)
 				if err != nil {
 					if notExist(err) || errors.Is(err, syscall.ESRCH) {
 						continue
@@ -526,25 +535,35 @@ func (e Env) selfStatus() (procStatus, error) {
 	})
 }
 
-// selfLimits reads the soft limits of <proc>/self/limits through procfs.
-func (e Env) selfLimits() (procfs.ProcLimits, error) {
-	return cached(e, "selflimits", func() (procfs.ProcLimits, error) {
+// selfLimits reads the soft limits of <proc>/self/limits.
+func (e Env) selfLimits() (limits, error) {
+	return cached(e, "selflimits", func() (limits, error) {
 		p := e.procPath("self", "limits")
-		self, err := e.Proc.Self()
+		s, err := readFile(p)
 		if err != nil {
-			return procfs.ProcLimits{}, fmt.Errorf("resolving %s: %w", e.procPath("self"), err)
+			return limits{}, err
 		}
-		var l procfs.ProcLimits
-		err = guard(p, func() error {
-			var err error
-			l, err = self.Limits()
-			return err
-		})
+		l, err := parseLimits(s)
 		if err != nil {
-			return procfs.ProcLimits{}, fmt.Errorf("reading %s: %w", p, err)
+			return limits{}, parseErr(p, err)
 		}
 		return l, nil
 	})
+}
+
+// environ reads <proc>/<pid>/environ.
+func (e Env) environ(pid int) ([]string, error) {
+	s, err := e.readProc(strconv.Itoa(pid), "environ")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for kv := range strings.SplitSeq(s, "\x00") {
+		if kv != "" {
+			out = append(out, kv)
+		}
+	}
+	return out, nil
 }
 
 // cpuFlags returns the flags of the first CPU in /proc/cpuinfo.
@@ -565,18 +584,38 @@ func (e Env) cpuFlags() ([]string, error) {
 	})
 }
 
-// sysctlInt reads one integer sysctl through procfs.
-func (e Env) sysctlInt(name string) (int, error) {
-	v, err := e.Proc.SysctlInts(name)
-	p := e.procPath("sys", strings.ReplaceAll(name, ".", "/"))
+// listPIDs lists the numeric entries of a directory (<proc> or
+// <proc>/<pid>/task), sorted.
+func (e Env) listPIDs(dir string) ([]int, error) {
+	ents, err := readDir(dir)
 	if err != nil {
-		if notExist(err) {
-			return 0, fmt.Errorf("reading %s: %w", p, err)
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	var out []int
+	for _, ent := range ents {
+		if n, err := strconv.Atoi(ent.Name()); err == nil && n > 0 {
+			out = append(out, n)
 		}
-		return 0, parseErr(p, fmt.Errorf("%w: %w", ErrMalformed, err))
 	}
-	if len(v) != 1 {
-		return 0, parseErr(p, fmt.Errorf("%d values, want 1: %w", len(v), ErrMalformed))
+	slices.Sort(out)
+	return out, nil
+}
+
+// sysctlPath is the file of a sysctl such as "kernel.timer_migration".
+func (e Env) sysctlPath(name string) string {
+	return e.procPath(append([]string{"sys"}, strings.Split(name, ".")...)...)
+}
+
+// sysctlInt reads one integer sysctl.
+func (e Env) sysctlInt(name string) (int, error) {
+	p := e.sysctlPath(name)
+	s, err := readFile(p)
+	if err != nil {
+		return 0, err
 	}
-	return v[0], nil
+	v, err := parseSysctlInt(s)
+	if err != nil {
+		return 0, parseErr(p, err)
+	}
+	return v, nil
 }

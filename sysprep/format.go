@@ -98,9 +98,9 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 			box = "x"
 		}
 		fmt.Fprintf(&b, "- [%s] **%s** `%s` — %s\n", box, strings.ToUpper(string(c.Status)), c.ID, c.Title)
-		fmt.Fprintf(&b, "  - Observed: %s\n", c.Observed)
+		fmt.Fprintf(&b, "  - Observed: %s\n", mdText(c.Observed))
 		if c.Expected != "" {
-			fmt.Fprintf(&b, "  - Expected: %s\n", c.Expected)
+			fmt.Fprintf(&b, "  - Expected: %s\n", mdText(c.Expected))
 		}
 		if c.Remedy != "" {
 			b.WriteString("  - Remedy:\n\n    ```sh\n")
@@ -120,4 +120,32 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	return nil
 }
 
-func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+func mdCell(s string) string { return strings.ReplaceAll(mdText(s), "|", `\|`) }
+
+// mdText escapes text for GitHub-flavoured markdown: each character that
+// could start markup (emphasis, links, code spans, HTML tags and
+// entities, strikethrough) gets a backslash, which CommonMark renders as
+// the literal character. An underscore inside a word (sched_rt_runtime_us)
+// cannot start emphasis and stays as it is, so the sheet stays readable
+// as plain text. Control characters are escaped before (escape).
+func mdText(s string) string {
+	s = escape(s, false)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '\\', '`', '*', '[', ']', '<', '>', '&', '~':
+			b.WriteByte('\\')
+		case '_':
+			if i == 0 || i == len(s)-1 || !isWordByte(s[i-1]) || !isWordByte(s[i+1]) {
+				b.WriteByte('\\')
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}

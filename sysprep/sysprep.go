@@ -132,6 +132,11 @@ func (c checkFunc) Run(env Env, o Options) Result {
 	if res.Status == Pass || res.Status == Skip {
 		res.Remedy = ""
 	}
+	// Names from the box (comm, IRQ actions, file content) reach the
+	// terminal, markdown and HTML only escaped.
+	res.Observed = escape(res.Observed, false)
+	res.Expected = escape(res.Expected, false)
+	res.Remedy = escape(res.Remedy, true)
 	return res
 }
 
