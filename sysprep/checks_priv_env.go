@@ -93,8 +93,7 @@ func checkSysNice(env Env, o resolved) Result {
 		fmt.Sprintf("# or for a user group: echo '@realtime - rtprio %d' >> /etc/security/limits.conf", o.Priority),
 	}
 	if probeFailed && (hasCap || rlimOK) {
-		fixes = append([]string{"# privileges are there but the kernel refused: with CONFIG_RT_GROUP_SCHED the cgroup needs an RT budget",
-			"echo 950000 > /sys/fs/cgroup/cpu/<group>/cpu.rt_runtime_us   # cgroup v1; or run the service in the root cpu cgroup"}, fixes...)
+		fixes = append([]string{"# privileges are there but the kernel refused: with CONFIG_RT_GROUP_SCHED the cgroup needs an RT budget", rtGroupAdvice(env)}, fixes...)
 	}
 	r.Remedy = strings.Join(fixes, "\n")
 	return r
@@ -177,7 +176,7 @@ func checkClockSource(env Env, o resolved) Result {
 		if !slices.Contains(cs.Available, "tsc") {
 			fix = "# the kernel found the TSC unreliable; if the CPU has an invariant TSC:"
 		}
-		r.Remedy = fix + "\n" + grubRemedy("clocksource=tsc", "tsc=reliable")
+		r.Remedy = fix + "\n" + bootParams(env, &r, "clocksource=tsc", "tsc=reliable")
 	default:
 		r.Status = Warn
 		r.Remedy = "# the TSC is not invariant: use a CPU with constant_tsc and nonstop_tsc, and keep the RT CPUs at a fixed frequency out of deep C-states (cpu.governor, cpu.idle)"
@@ -213,7 +212,7 @@ func checkTHP(env Env, o resolved) Result {
 	}
 	r.Status = Warn
 	live := DefaultSysRoot + "/kernel/mm/transparent_hugepage"
-	r.Remedy = sysfsRemedy(live+"/enabled", "never") + "\n" + grubRemedy("transparent_hugepage=never")
+	r.Remedy = sysfsRemedy(live+"/enabled", "never") + "\n" + bootParams(env, &r, "transparent_hugepage=never")
 	return r
 }
 

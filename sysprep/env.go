@@ -33,6 +33,10 @@ type Env struct {
 	// directory "boot" next to ProcRoot: /boot for the live system,
 	// <root>/boot for a fixture, so that a fixture never reads the live /boot.
 	BootRoot string
+	// EtcRoot holds the configuration sysprep reads (default/grub,
+	// os-release) and that apply --persist writes. NewEnv sets it to the
+	// directory "etc" next to ProcRoot, as BootRoot; --etc-root changes it.
+	EtcRoot string
 	// Proc is the prometheus/procfs view of ProcRoot.
 	Proc procfs.FS
 
@@ -70,6 +74,7 @@ func NewEnv(procRoot, sysRoot string) (Env, error) {
 		ProcRoot: procRoot,
 		SysRoot:  sysRoot,
 		BootRoot: filepath.Join(filepath.Dir(filepath.Clean(procRoot)), "boot"),
+		EtcRoot:  filepath.Join(filepath.Dir(filepath.Clean(procRoot)), "etc"),
 		Proc:     pfs,
 	}
 	e.live = sameFile(procRoot, DefaultProcRoot)
@@ -151,7 +156,8 @@ func (e Env) msg(err error) string { return e.show(err.Error()) }
 // show rewrites the roots in s to the live paths.
 func (e Env) show(s string) string {
 	boot := filepath.Join(filepath.Dir(filepath.Clean(DefaultProcRoot)), "boot")
-	for _, r := range [][2]string{{e.ProcRoot, DefaultProcRoot}, {e.SysRoot, DefaultSysRoot}, {e.BootRoot, boot}} {
+	etc := filepath.Join(filepath.Dir(filepath.Clean(DefaultProcRoot)), "etc")
+	for _, r := range [][2]string{{e.ProcRoot, DefaultProcRoot}, {e.SysRoot, DefaultSysRoot}, {e.BootRoot, boot}, {e.EtcRoot, etc}} {
 		if r[0] != "" && r[0] != r[1] {
 			s = strings.ReplaceAll(s, r[0], r[1])
 		}

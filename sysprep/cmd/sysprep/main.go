@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtcell/rtcell/rt/buildinfo"
 	"github.com/rtcell/rtcell/sysprep"
 )
 
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		asJSON   = fs.Bool("json", false, "print the report as JSON (same as --format json)")
 		format   = fs.String("format", "table", "output `format`: table, json or markdown")
 		list     = fs.Bool("list", false, "list the checks and exit")
+		version  = fs.Bool("version", false, "print the version (module version and VCS revision) and exit")
 	)
 	fs.Var(&rtCPUs, "rt-cpus", "CPUs for real-time tasks, kernel cpulist `LIST` such as 1-3,6 (default: the isolated CPUs, else the last CPU)")
 	fs.Var(&allow, "allow-irq", "IRQ `NAME|NUMBER` meant to sit on an RT CPU (repeatable; globs match action names)")
@@ -88,6 +90,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "sysprep: "+format+"\n", a...)
 		return exitCannotRun
+	}
+	if *version {
+		fmt.Fprintf(stdout, "sysprep %s\n", buildinfo.String())
+		return 0
 	}
 	if *list {
 		for _, c := range sysprep.Checks() {
@@ -113,6 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Binary:    *binary,
 		Checks:    checks,
 		Now:       now(),
+		Command:   commandLine("sysprep", args),
 	}
 	if *config != "" {
 		cpus, prio, err := sysprep.LoadRunnerConfig(*config)
@@ -184,4 +191,13 @@ func colour(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// commandLine is the shell-quoted command line, for the report.
+func commandLine(name string, args []string) string {
+	q := []string{name}
+	for _, a := range args {
+		q = append(q, sysprep.ShellQuote(a))
+	}
+	return strings.Join(q, " ")
 }
