@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rtcell/rtcell/rt/rttest"
 )
 
 // allTrees lists the fixture trees under testdata.
@@ -224,13 +226,7 @@ func writeTreeNoIso(t *testing.T) (Env, string) {
 // TestMarkdownTight renders the sheet with cmark-gfm (Debian's
 // cmark-gfm package) and checks that the checklist is one tight list.
 func TestMarkdownTight(t *testing.T) {
-	cmark, err := exec.LookPath("cmark-gfm")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cmark-gfm is not installed: apt-get install cmark-gfm")
-		}
-		t.Skip("cmark-gfm is not installed (apt-get install cmark-gfm)")
-	}
+	cmark := rttest.RequireCommand(t, "cmark-gfm", "apt-get install -y cmark-gfm")
 	for _, tree := range []string{"synth-untuned", "host-vm", "synth-irq-on-rt"} {
 		rep := runFixture(t, tree, Options{})
 		var md bytes.Buffer
