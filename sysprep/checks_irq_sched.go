@@ -35,17 +35,14 @@ func checkIRQAffinity(env Env, o resolved) Result {
 	if err != nil {
 		return skip(env, err)
 	}
-	in, inErr := env.interrupts()
+	// The IRQ lines in use come from a light scan of /proc/interrupts;
+	// the per-CPU counts are parsed only for an IRQ on an RT CPU.
+	sum, inErr := env.interruptSummary()
 	var movable, managed []int
 	var bad, allowed []string
 	active := len(irqs)
 	if inErr == nil {
-		active = 0
-		for label := range in.lines {
-			if _, err := strconv.Atoi(label); err == nil {
-				active++
-			}
-		}
+		active = sum.numbered
 	}
 	for i := range irqs {
 		q := &irqs[i]
@@ -66,7 +63,7 @@ func checkIRQAffinity(env Env, o resolved) Result {
 		if q.HasEffective {
 			desc += ", effective " + orNone(q.Effective.String())
 		}
-		if inErr == nil {
+		if in, err := env.interrupts(); inErr == nil && err == nil {
 			if n, ok := in.onCPUs(strconv.Itoa(q.Number), o.rt); ok && n > 0 {
 				desc += fmt.Sprintf(", %d on RT CPUs", n)
 			}

@@ -3,7 +3,6 @@ package sysprep
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -222,7 +221,7 @@ func checkKSM(env Env, o resolved) Result {
 }
 
 func checkSharedIRQ(env Env, o resolved) Result {
-	in, err := env.interrupts()
+	sum, err := env.interruptSummary()
 	if err != nil {
 		return skip(env, err)
 	}
@@ -232,19 +231,14 @@ func checkSharedIRQ(env Env, o resolved) Result {
 		byNum[irqs[i].Number] = &irqs[i]
 	}
 	var labels []int
-	for label, l := range in.lines {
-		n, err := strconv.Atoi(label)
-		if err != nil || !strings.Contains(l.desc, ", ") {
-			continue
-		}
+	for n := range sum.shared {
 		labels = append(labels, n)
 	}
 	slices.Sort(labels)
 	r := Result{Expected: fmt.Sprintf("no device IRQ line shared by two devices where one is real-time (on RT %s or --allow-irq)", cpuWord(o.rt))}
 	var bad, other []string
 	for _, n := range labels {
-		l := in.lines[strconv.Itoa(n)]
-		desc := fmt.Sprintf("IRQ %d (%s)", n, sharedActions(l.desc))
+		desc := fmt.Sprintf("IRQ %d (%s)", n, sharedActions(sum.shared[n]))
 		q := byNum[n]
 		if q != nil && (q.Affinity.intersects(o.rt) || (q.HasEffective && q.Effective.intersects(o.rt)) || irqAllowed(env, q, o.AllowIRQs)) {
 			bad = append(bad, desc)

@@ -131,18 +131,6 @@ func parseErr(path string, err error) error {
 	return fmt.Errorf("parsing %s: %w", path, boundedError{err})
 }
 
-// guard runs a procfs call, turning a panic on malformed content into an
-// ErrMalformed error that names the file: procfs indexes slices without
-// bounds checks in a few parsers (Proc.Stat on a truncated stat line).
-func guard(path string, f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("parsing %s: %v: %w", path, r, ErrMalformed)
-		}
-	}()
-	return f()
-}
-
 func notExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 // trimmed is strings.TrimSpace for file content.

@@ -7,9 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/rtcell/rtcell/rt/probe"
@@ -232,20 +235,26 @@ func (e Env) irqs() ([]IRQ, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", dir, err)
 		}
-		var out []IRQ
+		var nums []int
 		for _, ent := range ents {
 			n, err := strconv.Atoi(ent.Name())
 			if err != nil || !ent.IsDir() {
 				continue
 			}
-			q, err := e.readIRQ(n)
-			if err != nil {
-				if notExist(err) {
+			nums = append(nums, n)
+		}
+		qs := make([]IRQ, len(nums))
+		errs := make([]error, len(nums))
+		forEachParallel(len(nums), func(i int) { qs[i], errs[i] = e.readIRQ(nums[i]) })
+		var out []IRQ
+		for i := range nums {
+			if errs[i] != nil {
+				if notExist(errs[i]) {
 					continue // freed while we read
 				}
-				return nil, err
+				return nil, errs[i]
 			}
-			out = append(out, q)
+			out = append(out, qs[i])
 		}
 		slices.SortFunc(out, func(a, b IRQ) int { return a.Number - b.Number })
 		return out, nil
@@ -328,12 +337,46 @@ func (e Env) irqDebugfs() bool {
 	return ok
 }
 
-func (e Env) interrupts() (interrupts, error) {
-	return cached(e, "interrupts", func() (interrupts, error) {
+// interruptSummary is a light scan of /proc/interrupts: how many numbered
+// IRQ lines it has, and the lines of those shared by two or more actions.
+type interruptSummary struct {
+	numbered int
+	shared   map[int]string
+}
+
+func (e Env) interruptSummary() (interruptSummary, error) {
+	return cached(e, "interruptsummary", func() (interruptSummary, error) {
+		p := e.procPath("interrupts")
+		b, err := e.interruptsFile()
+		if err != nil {
+			return interruptSummary{}, err
+		}
+		sum, err := parseInterruptSummary(b)
+		if err != nil {
+			return interruptSummary{}, parseErr(p, err)
+		}
+		return sum, nil
+	})
+}
+
+// interruptsFile is the content of /proc/interrupts, read once per run.
+func (e Env) interruptsFile() (string, error) {
+	return cached(e, "interruptsfile", func() (string, error) {
 		p := e.procPath("interrupts")
 		b, err := readCapped(p, maxInterruptsBytes)
 		if err != nil {
-			return interrupts{}, fmt.Errorf("reading %s: %w", p, err)
+			return "", fmt.Errorf("reading %s: %w", p, err)
+		}
+		return b, nil
+	})
+}
+
+func (e Env) interrupts() (interrupts, error) {
+	return cached(e, "interrupts", func() (interrupts, error) {
+		p := e.procPath("interrupts")
+		b, err := e.interruptsFile()
+		if err != nil {
+			return interrupts{}, err
 		}
 		in, err := parseInterrupts(b)
 		if err != nil {
@@ -412,43 +455,22 @@ func (e Env) threads() ([]thread, error) {
 		for _, q := range irqs {
 			byNum[q.Number] = q
 		}
+		// Processes are read on all CPUs the run may use: on a box with
+		// thousands of tasks the open/read/close calls are most of a run.
+		type procThreads struct {
+			ths []thread
+			err error
+		}
+		res := make([]procThreads, len(pids))
+		forEachParallel(len(pids), func(i int) {
+			res[i].ths, res[i].err = e.processThreads(pids[i], byNum)
+		})
 		var out []thread
-		for _, pid := range pids {
-			pdir := e.procPath(strconv.Itoa(pid))
-			// A single-threaded process (most kthreads) is its own main
-			// thread: read <pid>/stat and skip listing <pid>/task.
-			th, n, err := e.readThread(pid, pid, pdir, byNum)
-			if errors.Is(err, ErrMalformed) {
-				return nil, err
+		for _, r := range res {
+			if r.err != nil {
+				return nil, r.err
 			}
-			if err == nil && n == 1 {
-				out = append(out, th)
-				continue
-			}
-			tids, err := e.listPIDs(filepath.Join(pdir, "task"))
-			dirs := make([]string, len(tids))
-			for i, t := range tids {
-				dirs[i] = filepath.Join(pdir, "task", strconv.Itoa(t))
-			}
-			if err != nil {
-				if errors.Is(err, ErrMalformed) {
-					return nil, err
-				}
-				if _, serr := os.Lstat(pdir); serr != nil || !notExist(err) {
-					continue // exited
-				}
-				tids, dirs = []int{pid}, []string{pdir}
-			}
-			for i, tid := range tids {
-				th, _, err := e.readThread(pid, tid, dirs[i], byNum)
-				if err != nil {
-					if notExist(err) || errors.Is(err, syscall.ESRCH) {
-						continue
-					}
-					return nil, err
-				}
-				out = append(out, th)
-			}
+			out = append(out, r.ths...)
 		}
 		slices.SortFunc(out, func(a, b thread) int {
 			if a.PID != b.PID {
@@ -458,6 +480,73 @@ func (e Env) threads() ([]thread, error) {
 		})
 		return out, nil
 	})
+}
+
+// processThreads reads the tasks of process pid; a process that exits
+// while it reads gives none.
+func (e Env) processThreads(pid int, byNum map[int]IRQ) ([]thread, error) {
+	pdir := e.procPath(strconv.Itoa(pid))
+	// A single-threaded process (most kthreads) is its own main
+	// thread: read <pid>/stat and skip listing <pid>/task.
+	th, n, err := e.readThread(pid, pid, pdir, byNum)
+	if errors.Is(err, ErrMalformed) {
+		return nil, err
+	}
+	if err == nil && n == 1 {
+		return []thread{th}, nil
+	}
+	tids, err := e.listPIDs(filepath.Join(pdir, "task"))
+	dirs := make([]string, len(tids))
+	for i, t := range tids {
+		dirs[i] = filepath.Join(pdir, "task", strconv.Itoa(t))
+	}
+	if err != nil {
+		if errors.Is(err, ErrMalformed) {
+			return nil, err
+		}
+		if _, serr := os.Lstat(pdir); serr != nil || !notExist(err) {
+			return nil, nil // exited
+		}
+		tids, dirs = []int{pid}, []string{pdir}
+	}
+	var out []thread
+	for i, tid := range tids {
+		th, _, err := e.readThread(pid, tid, dirs[i], byNum)
+		if err != nil {
+			if notExist(err) || errors.Is(err, syscall.ESRCH) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, th)
+	}
+	return out, nil
+}
+
+// forEachParallel calls f(i) for each i in [0, n) on up to GOMAXPROCS
+// goroutines (at most 8). f must only write its own index's results.
+func forEachParallel(n int, f func(i int)) {
+	w := min(runtime.GOMAXPROCS(0), 8, n)
+	if w <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range w {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // readThread reads one task's stat and, when a check needs it, its

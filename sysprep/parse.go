@@ -445,3 +445,37 @@ func parseSwaps(s string) ([]swap, error) {
 	}
 	return out, nil
 }
+
+// parseInterruptSummary counts the numbered lines of /proc/interrupts and
+// returns those with two or more actions ("ahci, eth1" at the end), without
+// parsing the per-CPU counts. A count never contains ", ".
+func parseInterruptSummary(b string) (interruptSummary, error) {
+	sum := interruptSummary{shared: map[int]string{}}
+	first := true
+	for line := range strings.SplitSeq(b, "\n") {
+		if first {
+			first = false
+			if !strings.Contains(line, "CPU") {
+				return interruptSummary{}, fmt.Errorf("header %s names no CPU: %w", quote(line), ErrMalformed)
+			}
+			continue
+		}
+		t := strings.TrimLeft(line, " ")
+		label, _, ok := strings.Cut(t, ":")
+		if !ok {
+			if strings.TrimSpace(t) != "" {
+				return interruptSummary{}, fmt.Errorf("line %s has no label: %w", quote(line), ErrMalformed)
+			}
+			continue
+		}
+		n, err := strconv.Atoi(label)
+		if err != nil {
+			continue // NMI, LOC, ERR...
+		}
+		sum.numbered++
+		if strings.Contains(line, ", ") {
+			sum.shared[n] = line
+		}
+	}
+	return sum, nil
+}

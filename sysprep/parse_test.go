@@ -424,3 +424,39 @@ func TestParseCPUFlags(t *testing.T) {
 		t.Fatalf("no flags: err = %v", err)
 	}
 }
+
+func Test_parseInterruptSummary(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		numbered int
+		shared   []int
+		wantErr  bool
+	}{
+		{"plain", "           CPU0       CPU1\n  0:         41          0   IO-APIC   2-edge      timer\n 16:          5          7   IO-APIC  16-fasteoi   ahci, eth1\nNMI:          0          0   Non-maskable interrupts\n", 2, []int{16}, false},
+		{"no shared", "     CPU0\n 24:   1  PCI-MSI 1-edge  eth0\nERR: 0\n", 1, nil, false},
+		{"no header", "", 0, nil, true},
+		{"garbage line", "  CPU0\nnonsense\n", 0, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseInterruptSummary(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			var sh []int
+			for n := range got.shared {
+				sh = append(sh, n)
+			}
+			if got.numbered != tt.numbered || len(sh) != len(tt.shared) || (len(sh) == 1 && sh[0] != tt.shared[0]) {
+				t.Errorf("numbered %d shared %v, want %d %v", got.numbered, sh, tt.numbered, tt.shared)
+			}
+			if len(sh) == 1 && sharedActions(got.shared[sh[0]]) != "ahci, eth1" {
+				t.Errorf("sharedActions = %q", sharedActions(got.shared[sh[0]]))
+			}
+		})
+	}
+}
