@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,12 +25,27 @@ const JournalSchema = "rtcell.sysprep.undo/v1"
 // DefaultUndoDir is where apply writes its undo journal by default.
 const DefaultUndoDir = "/var/lib/rtcell"
 
-// Roots a change lives under.
+// Roots a change lives under. RootSystemd is not a directory: its Rel is
+// a systemd unit whose AllowedCPUs= property apply sets with systemctl.
 const (
-	RootProc = "proc"
-	RootSys  = "sys"
-	RootEtc  = "etc"
+	RootProc    = "proc"
+	RootSys     = "sys"
+	RootEtc     = "etc"
+	RootSystemd = "systemd"
 )
+
+// sliceUnits are the units whose CPU sets keep every process systemd
+// starts, and its own, off the RT CPUs.
+var sliceUnits = []string{"system.slice", "user.slice", "init.scope"}
+
+// systemctl runs systemctl; a variable so that tests can stand in for it.
+var systemctl = func(args ...string) (string, error) {
+	out, err := exec.Command("systemctl", args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
 
 // Change is one write apply makes: a kernel setting under /proc or /sys
 // (written in place with one write(2)), or a file under /etc (written
@@ -191,6 +207,21 @@ func PlanApply(env Env, rep Report, o Options, ao ApplyOptions) (Plan, error) {
 			for _, n := range r.rt.list() {
 				add(c.ID, RootSys, fmt.Sprintf("devices/system/cpu/cpu%d/power/pm_qos_resume_latency_us", n), strconv.Itoa(maxIdleExitLatencyUs), true)
 			}
+		case "threads.rt_cpus":
+			why := slicesRefusal(env)
+			if why != "" {
+				p.Refused = append(p.Refused, Refusal{Check: c.ID, Path: "AllowedCPUs= of " + strings.Join(sliceUnits, ", "), Reason: why})
+				continue
+			}
+			for _, u := range sliceUnits {
+				old, err := systemctl("show", "--property", "AllowedCPUs", "--value", u)
+				if err != nil {
+					p.Refused = append(p.Refused, Refusal{Check: c.ID, Path: u, Reason: err.Error()})
+					continue
+				}
+				p.Changes = append(p.Changes, Change{Check: c.ID, Root: RootSystemd, Rel: u, Path: "systemctl set-property --runtime " + u + " AllowedCPUs",
+					Old: strings.TrimSpace(old), Existed: true, New: r.hk.String()})
+			}
 		case "irq.affinity":
 			irqs, err := env.irqs()
 			if err != nil {
@@ -264,6 +295,34 @@ func PlanApply(env Env, rep Report, o Options, ao ApplyOptions) (Plan, error) {
 	return p, nil
 }
 
+// slicesRefusal is Env.slicesRefusal; a variable so that tests can stand in for it.
+var slicesRefusal = Env.slicesRefusal
+
+// slicesRefusal says why apply cannot set the slices' CPU sets here, or
+// "" when it can: they are set through systemd (systemctl set-property
+// --runtime, AllowedCPUs= is a cgroup v2 cpuset), so only on the live box
+// with systemd as PID 1 and the unified hierarchy.
+func (e Env) slicesRefusal() string {
+	if !e.Live() {
+		return "a fixture tree: AllowedCPUs= is set through systemd on the live box only"
+	}
+	if !e.cgroupV2() {
+		return "cgroup v1: AllowedCPUs= needs the unified hierarchy; set CPUAffinity= in /etc/systemd/system.conf (see the remedy)"
+	}
+	comm, _ := e.readProc("1", "comm")
+	if trimmed(comm) != "systemd" {
+		return "PID 1 is " + quote(trimmed(comm)) + ", not systemd"
+	}
+	return ""
+}
+
+// setAllowedCPUs sets the AllowedCPUs= property of a unit for this boot;
+// an empty cpus resets it to every CPU.
+func setAllowedCPUs(unit, cpus string) error {
+	_, err := systemctl("set-property", "--runtime", unit, "AllowedCPUs="+cpus)
+	return err
+}
+
 // WriteDryRun prints each change of p as "path: old → new", and the
 // refusals, changing nothing.
 func (p Plan) WriteDryRun(w io.Writer) error {
@@ -326,9 +385,12 @@ func Apply(env Env, p Plan, journalPath string, now time.Time) (Journal, error) 
 	for i := range j.Changes {
 		c := &j.Changes[i]
 		var err error
-		if c.Root == RootEtc {
+		switch c.Root {
+		case RootEtc:
 			err = env.writeEtcFile(c)
-		} else {
+		case RootSystemd:
+			err = setAllowedCPUs(c.Rel, c.New)
+		default:
 			err = writeKernelValue(filepath.Join(env.root(c.Root), c.Rel), c.New)
 		}
 		if err != nil {
@@ -399,7 +461,8 @@ func ReadJournal(path string) (Journal, error) {
 		return Journal{}, fmt.Errorf("reading undo journal %s: schema %q, want %q: %w", path, j.Schema, JournalSchema, ErrMalformed)
 	}
 	for _, c := range j.Changes {
-		if !slices.Contains([]string{RootProc, RootSys, RootEtc}, c.Root) || !filepath.IsLocal(c.Rel) {
+		if !slices.Contains([]string{RootProc, RootSys, RootEtc, RootSystemd}, c.Root) || !filepath.IsLocal(c.Rel) ||
+			(c.Root == RootSystemd && !slices.Contains(sliceUnits, c.Rel)) {
 			return Journal{}, fmt.Errorf("reading undo journal %s: change of %q under %q is outside the roots: %w", path, c.Rel, c.Root, ErrMalformed)
 		}
 	}
@@ -420,6 +483,8 @@ func Rollback(env Env, j Journal) (restored, failed []Change) {
 		var err error
 		path := filepath.Join(env.root(c.Root), c.Rel)
 		switch {
+		case c.Root == RootSystemd:
+			err = setAllowedCPUs(c.Rel, c.Old)
 		case c.Root != RootEtc:
 			err = writeKernelValue(path, c.Old)
 		case c.Existed:

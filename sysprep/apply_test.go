@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -274,5 +275,64 @@ func TestCommandApplyRollback(t *testing.T) {
 	}
 	if _, errOut, code := runCommand(t, bin, nil, append([]string{"apply", "--bootloader"}, roots...)...); code != 3 || !bytes.Contains([]byte(errOut), []byte("--persist")) {
 		t.Errorf("--bootloader without --persist: exit %d, %q", code, errOut)
+	}
+}
+
+// TestApplySlices: with systemd (a stand-in here: no systemd runs on the
+// build box), apply sets AllowedCPUs= of the slices to the housekeeping
+// CPUs and rollback sets back what systemctl showed before; on a fixture
+// tree it refuses and says why.
+func TestApplySlices(t *testing.T) {
+	env, _ := copyTree(t, "synth-noiso")
+	rep, _ := Run(env, Options{})
+	plan, err := PlanApply(env, rep, Options{}, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := false
+	for _, r := range plan.Refused {
+		if r.Check == "threads.rt_cpus" && strings.Contains(r.Reason, "live box only") {
+			refused = true
+		}
+	}
+	if !refused {
+		t.Errorf("fixture tree: no refusal for the slices: %+v", plan.Refused)
+	}
+
+	var calls []string
+	props := map[string]string{"system.slice": "", "user.slice": "0-1", "init.scope": ""}
+	oldCtl, oldRef := systemctl, slicesRefusal
+	t.Cleanup(func() { systemctl, slicesRefusal = oldCtl, oldRef })
+	slicesRefusal = func(Env) string { return "" }
+	systemctl = func(args ...string) (string, error) {
+		calls = append(calls, strings.Join(args, " "))
+		switch args[0] {
+		case "show":
+			return props[args[len(args)-1]] + "\n", nil
+		case "set-property":
+			props[args[2]] = strings.TrimPrefix(args[3], "AllowedCPUs=")
+		}
+		return "", nil
+	}
+	plan, err = PlanApply(env, rep, Options{}, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := Apply(env, plan, filepath.Join(t.TempDir(), "undo.json"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if props["system.slice"] != "0-2" || props["user.slice"] != "0-2" || props["init.scope"] != "0-2" {
+		t.Errorf("after apply: %v, want AllowedCPUs=0-2 on every unit", props)
+	}
+	restored, failed := Rollback(env, j)
+	if len(failed) > 0 || len(restored) != len(j.Changes) {
+		t.Errorf("rollback: %d restored, %d failed", len(restored), len(failed))
+	}
+	if props["system.slice"] != "" || props["user.slice"] != "0-1" || props["init.scope"] != "" {
+		t.Errorf("after rollback: %v, want the values systemctl showed before", props)
+	}
+	if !slices.Contains(calls, "set-property --runtime user.slice AllowedCPUs=0-1") {
+		t.Errorf("systemctl calls %q", calls)
 	}
 }
