@@ -17,8 +17,10 @@ const (
 	DefaultSysRoot  = "/sys"
 )
 
-// Env is the system sysprep reads: a proc root, a sys root, and the
-// prometheus/procfs view of the proc root. A fixture tree is just
+// Env is the system sysprep reads: a proc root, a sys root, an etc root,
+// and the prometheus/procfs view of the proc root (used to resolve
+// /proc/self; files are read through sysprep's bounded readers, since
+// procfs opens them with os.Open, which blocks on a FIFO). A fixture tree is just
 // <root>/proc and <root>/sys (plus an optional <root>/boot for kernel
 // configs).
 //

@@ -60,6 +60,17 @@ func TestFIFOInPlaceOfAnyFile(t *testing.T) {
 	if len(paths) < 100 {
 		t.Fatalf("only %d files in the tree", len(paths))
 	}
+	if testing.Short() {
+		// Every 8th file and the directories: the full sweep is one
+		// check run per file.
+		var some []string
+		for i, p := range paths {
+			if i%8 == 0 || i >= len(paths)-4 {
+				some = append(some, p)
+			}
+		}
+		paths = some
+	}
 	named := 0
 	for _, p := range paths {
 		aside := p + ".aside"
@@ -94,7 +105,7 @@ func TestFIFOInPlaceOfAnyFile(t *testing.T) {
 	}
 	// Files read only for some CPUs or threads, or optional ones, may be
 	// skipped silently; the files every run needs must be named.
-	if named < 25 {
+	if named < 25 && !testing.Short() {
 		t.Errorf("only %d of %d FIFOs were named in a result", named, len(paths))
 	}
 	for _, f := range []string{"proc/cmdline", "proc/sys/kernel/sched_rt_runtime_us", "proc/irq/default_smp_affinity", "sys/devices/system/cpu/isolated"} {
