@@ -187,6 +187,8 @@ func PlanApply(env Env, rep Report, o Options, ao ApplyOptions) (Plan, error) {
 			sysctl(c.ID, "vm.stat_interval", "10")
 		case "mem.ksm":
 			add(c.ID, RootSys, "kernel/mm/ksm/run", "0", true)
+		case "kernel.rcu_normal":
+			add(c.ID, RootSys, "kernel/rcu_normal", "1", true)
 		case "cpu.boost":
 			if _, err := os.Stat(env.sysPath("devices", "system", "cpu", "intel_pstate", "no_turbo")); err == nil {
 				add(c.ID, RootSys, "devices/system/cpu/intel_pstate/no_turbo", "1", true)

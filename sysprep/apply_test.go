@@ -87,7 +87,7 @@ func statusOf(rep Report) map[string]Status {
 // byte-identical to the original.
 func TestApplyRecheckRollback(t *testing.T) {
 	fixed := []string{"sched.rt_runtime", "sched.timer_migration", "irq.default_affinity", "workqueue.cpumask",
-		"kernel.nmi_watchdog", "kernel.softlockup", "sched.numa_balancing", "mem.ksm", "vm.stat_interval", "cpu.boost", "cpu.idle"}
+		"kernel.nmi_watchdog", "kernel.softlockup", "sched.numa_balancing", "mem.ksm", "vm.stat_interval", "cpu.boost", "cpu.idle", "kernel.rcu_normal"}
 	for _, tc := range []struct {
 		tree, loader, dropIn string
 	}{

@@ -56,7 +56,7 @@ func TestRegistryStable(t *testing.T) {
 		"sched.timer_migration", "threads.rt_cpus", "kthread.priorities", "workqueue.cpumask", "priv.sys_nice",
 		"priv.memlock", "clock.source", "mem.thp", "mem.swap", "env.container",
 		"kernel.nmi_watchdog", "kernel.softlockup", "kernel.skew_tick", "clock.tsc_watchdog", "sched.stalld",
-		"sched.numa_balancing", "mem.ksm", "vm.stat_interval", "irq.shared", "cpu.boost"}
+		"sched.numa_balancing", "mem.ksm", "vm.stat_interval", "irq.shared", "cpu.boost", "kernel.rcu_normal"}
 	var got []string
 	for _, c := range Checks() {
 		got = append(got, c.ID())

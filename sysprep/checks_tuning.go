@@ -20,6 +20,35 @@ func init() {
 	register("vm.stat_interval", "vmstat updates are rare (vm.stat_interval ≥ 10)", checkStatInterval)
 	register("irq.shared", "No device IRQ line is shared", checkSharedIRQ)
 	register("cpu.boost", "CPU boost (turbo) is off", checkBoost)
+	register("kernel.rcu_normal", "No expedited RCU grace periods (rcu_normal)", checkRCUNormal)
+}
+
+// checkRCUNormal: an expedited RCU grace period sends an IPI to every
+// CPU, the RT CPUs too; rcu_normal makes the kernel use normal grace
+// periods only. PREEMPT_RT kernels turn it on after boot by default
+// (rcupdate.rcu_normal_after_boot).
+func checkRCUNormal(env Env, o resolved) Result {
+	p := env.sysPath("kernel", "rcu_normal")
+	s, err := readFile(p)
+	if err != nil {
+		if notExist(err) {
+			return Result{Status: Skip, Observed: "no " + env.show(p) + " (a kernel with TINY_RCU has no expedited grace periods to turn off)"}
+		}
+		return skip(env, err)
+	}
+	on, err := parseBool01(s)
+	if err != nil {
+		return skip(env, parseErr(p, err))
+	}
+	r := Result{Observed: fmt.Sprintf("%s = %s", env.show(p), trimmed(s)), Expected: "rcu_normal = 1: normal RCU grace periods only, no expedited-grace-period IPIs"}
+	if on {
+		r.Status = Pass
+		return r
+	}
+	r.Status = Warn
+	r.Observed += ": an expedited RCU grace period interrupts every CPU, the RT CPUs too, with an IPI"
+	r.Remedy = sysfsRemedy(DefaultSysRoot+"/kernel/rcu_normal", "1") + "\n" + bootParams(env, &r, "rcupdate.rcu_normal_after_boot=1")
+	return r
 }
 
 // sysctlSetting is a check of one integer sysctl: it passes when ok(v),

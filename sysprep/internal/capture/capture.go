@@ -44,7 +44,7 @@ var sysFiles = []string{
 	"devices/system/clocksource/clocksource[0-9]*/available_clocksource",
 	"kernel/mm/transparent_hugepage/enabled", "kernel/mm/transparent_hugepage/defrag",
 	"devices/virtual/workqueue/cpumask",
-	"kernel/mm/ksm/run", "devices/system/cpu/cpufreq/boost", "devices/system/cpu/intel_pstate/no_turbo",
+	"kernel/mm/ksm/run", "kernel/rcu_normal", "devices/system/cpu/cpufreq/boost", "devices/system/cpu/intel_pstate/no_turbo",
 	"fs/cgroup/cgroup.controllers",
 	"class/dmi/id/sys_vendor", "class/dmi/id/product_name", "hypervisor/type",
 	"kernel/debug/irq/irqs/[0-9]*",

@@ -137,6 +137,7 @@ func Files(p Params) map[string]string {
 	f["proc/sys/kernel/soft_watchdog"] = tuned[p.Untuned]
 	f["proc/sys/kernel/numa_balancing"] = tuned[p.Untuned]
 	f["sys/kernel/mm/ksm/run"] = tuned[p.Untuned]
+	f["sys/kernel/rcu_normal"] = tuned[!p.Untuned]
 	f["sys/devices/system/cpu/intel_pstate/no_turbo"] = tuned[!p.Untuned]
 	f["proc/sys/vm/stat_interval"] = map[bool]string{true: "1\n", false: "10\n"}[p.Untuned]
 	cmd := "BOOT_IMAGE=/boot/vmlinuz-" + release + " root=/dev/sda1 ro quiet"
