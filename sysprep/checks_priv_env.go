@@ -172,9 +172,14 @@ func checkClockSource(env Env, o resolved) Result {
 		r.Status = Pass
 	case cs.Current != "tsc":
 		r.Status = Warn
+		if ferr != nil || len(missing) > 0 {
+			// Forcing tsc=reliable on a TSC that drifts would corrupt time.
+			r.Remedy = "# the CPU has no invariant TSC (constant_tsc and nonstop_tsc): keep the kernel's clocksource, and use hardware with an invariant TSC for real time"
+			break
+		}
 		fix := fmt.Sprintf("echo tsc > %s/devices/system/clocksource/clocksource0/current_clocksource", DefaultSysRoot)
 		if !slices.Contains(cs.Available, "tsc") {
-			fix = "# the kernel found the TSC unreliable; if the CPU has an invariant TSC:"
+			fix = "# the kernel found the TSC unreliable at boot, though the CPU says it is invariant; at the next boot:"
 		}
 		r.Remedy = fix + "\n" + bootParams(env, &r, "clocksource=tsc", "tsc=reliable")
 	default:

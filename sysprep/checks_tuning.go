@@ -195,7 +195,10 @@ func checkStalld(env Env, o resolved) Result {
 	}
 	r := Result{Expected: "stalld running, or another guard against a starving RT task"}
 	osr := env.osRelease()
-	name := orNone(osr["PRETTY_NAME"])
+	name := osr["PRETTY_NAME"]
+	if name == "" {
+		name = "this distribution (no /etc/os-release)"
+	}
 	if cmd := stalldPackaged(osr); cmd != "" {
 		r.Status = Warn
 		r.Observed = "stalld is not running: a busy RT task can starve the per-CPU kernel threads (ksoftirqd, kworker) of its CPU for good"
