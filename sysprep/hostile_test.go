@@ -3,6 +3,7 @@ package sysprep
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -228,5 +229,23 @@ func TestQuoteBounded(t *testing.T) {
 	q := quote(strings.Repeat("x", 1<<20))
 	if len(q) > maxQuoteBytes+40 || !strings.Contains(q, "1048576 bytes") {
 		t.Errorf("quote of 1 MiB = %d bytes: %.80s", len(q), q)
+	}
+}
+
+// TestConfigFIFO: a FIFO named by --config is an error, not a hang.
+func TestConfigFIFO(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "runner.toml")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := LoadRunnerConfig(p); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "FIFO") || !errors.Is(err, ErrBadOption) {
+			t.Errorf("LoadRunnerConfig(FIFO) = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("LoadRunnerConfig blocked on a FIFO")
 	}
 }
