@@ -93,7 +93,13 @@ func checkSysNice(env Env, o resolved) Result {
 		fmt.Sprintf("# or for a user group: echo '@realtime - rtprio %d' >> /etc/security/limits.conf", o.Priority),
 	}
 	if probeFailed && (hasCap || rlimOK) {
-		fixes = append([]string{"# privileges are there but the kernel refused: with CONFIG_RT_GROUP_SCHED the cgroup needs an RT budget", rtGroupAdvice(env)}, fixes...)
+		// RT group scheduling is the usual reason; advise on it only
+		// where the kernel has it (or its config cannot be read).
+		if cfg, _, err := env.kernelConfig(); err != nil || cfg["CONFIG_RT_GROUP_SCHED"] == "y" {
+			fixes = append([]string{"# privileges are there but the kernel refused: with CONFIG_RT_GROUP_SCHED the cgroup needs an RT budget", rtGroupAdvice(env)}, fixes...)
+		} else {
+			fixes = append([]string{"# privileges are there but the kernel refused SCHED_FIFO (no RT_GROUP_SCHED here): look for a seccomp filter or RestrictRealtime= on the service"}, fixes...)
+		}
 	}
 	r.Remedy = strings.Join(fixes, "\n")
 	return r
