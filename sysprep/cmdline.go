@@ -142,6 +142,9 @@ func (e Env) kernelCmdline(want []string) (KernelCmdline, error) {
 	if err != nil {
 		return KernelCmdline{}, err
 	}
+	if len(s) > maxCmdlineBytes {
+		return KernelCmdline{}, fmt.Errorf("%s has %d bytes, more than a kernel takes (%d): %w", e.procPath("cmdline"), len(s), maxCmdlineBytes, ErrMalformed)
+	}
 	cur := strings.Fields(s)
 	prop, add, rem := mergeCmdline(cur, want)
 	k := KernelCmdline{Current: strings.Join(cur, " "), Proposed: strings.Join(prop, " "), Add: add, Remove: rem, Bootloader: e.bootloader()}

@@ -55,6 +55,9 @@ func (e Env) host() Host {
 		h.KernelRelease, _ = e.sysctlString("osrelease")
 		h.KernelVersion, _ = e.sysctlString("version")
 		h.Machine, _ = e.sysctlString("arch")
+		for _, f := range []*string{&h.Hostname, &h.KernelRelease, &h.KernelVersion, &h.Machine} {
+			*f = clip(escape(*f, false), maxHostFieldBytes)
+		}
 		if h.Machine == "" && e.live {
 			if u, err := probe.Uname(); err == nil {
 				h.Machine = u.Machine

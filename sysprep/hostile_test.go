@@ -149,12 +149,26 @@ func TestHugeFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "proc/config.gz"), gz.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Lines just under the 1 MiB read cap, in files whose content an
+	// observation or the host line shows.
+	big := strings.Repeat("B", 900<<10)
+	for _, f := range []string{"sys/devices/system/clocksource/clocksource0/available_clocksource", "proc/sys/kernel/version", "proc/sys/kernel/hostname"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("tsc "+big+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rep, err := runWithin(t, env, Options{RTCPUs: []int{2, 3}}, 30*time.Second, "huge files")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(rep.Host.Hostname) > 300 || len(rep.Host.KernelVersion) > 300 {
+		t.Errorf("host fields of %d and %d bytes", len(rep.Host.Hostname), len(rep.Host.KernelVersion))
+	}
+	if rep.KernelCmdline != nil {
+		t.Errorf("a 20 MB command line got a proposal")
+	}
 	for _, r := range rep.Checks {
-		if len(r.Observed) > 1024 || len(r.Remedy) > 4096 {
+		if len(r.Observed) > maxObservedBytes+32 || len(r.Remedy) > 4096 {
 			t.Errorf("%s: observed %d bytes, remedy %d bytes: %.200s", r.ID, len(r.Observed), len(r.Remedy), r.Observed)
 		}
 	}

@@ -272,3 +272,28 @@ func unsafeRune(r rune) bool {
 	}
 	return false
 }
+
+// maxObservedBytes caps an observation or expectation: a check quotes
+// file content through quote, and lists at most maxListed items, so only
+// a file with a huge line (a fixture's 900 KB uname) could pass it.
+const maxObservedBytes = 4096
+
+// maxHostFieldBytes caps a host identity field (hostname, uname -v).
+const maxHostFieldBytes = 256
+
+// maxCmdlineBytes is the longest kernel command line sysprep merges
+// into: the kernel's COMMAND_LINE_SIZE is 2048 on x86 and at most 4096
+// elsewhere, so a longer /proc/cmdline is not one a kernel booted with.
+const maxCmdlineBytes = 4096
+
+// clip cuts s to n bytes at a rune boundary, saying how long it was.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes)", len(s))
+}

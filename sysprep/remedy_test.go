@@ -257,3 +257,20 @@ func TestMarkdownTight(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelCmdlineTooLong: no proposal is merged into a /proc/cmdline
+// longer than any kernel takes.
+func TestKernelCmdlineTooLong(t *testing.T) {
+	env, dir := writeTreeNoIso(t)
+	long := "ro " + strings.Repeat("x=1 ", 2000)
+	if err := os.WriteFile(filepath.Join(dir, "proc", "cmdline"), []byte(long), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(env, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.KernelCmdline != nil || len(rep.Notes) == 0 || !strings.Contains(strings.Join(rep.Notes, " "), "more than a kernel takes") {
+		t.Errorf("kernel command line %v, notes %q", rep.KernelCmdline, rep.Notes)
+	}
+}

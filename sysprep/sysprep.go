@@ -155,8 +155,8 @@ func (c checkFunc) Run(env Env, o Options) Result {
 	}
 	// Names from the box (comm, IRQ actions, file content) reach the
 	// terminal, markdown and HTML only escaped.
-	res.Observed = escape(res.Observed, false)
-	res.Expected = escape(res.Expected, false)
+	res.Observed = clip(escape(res.Observed, false), maxObservedBytes)
+	res.Expected = clip(escape(res.Expected, false), maxObservedBytes)
 	res.Remedy = escape(res.Remedy, true)
 	return res
 }
