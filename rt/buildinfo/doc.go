@@ -5,5 +5,5 @@
 // build that made it.
 //
 //	fmt.Println("sysprep", buildinfo.String())
-//	// sysprep v0.0.0-20261130180400-d184045a1b2c+dirty (rev d184045a1b2c, modified, go1.26.0)
+//	// sysprep v0.0.0-20261130182458-850717aa5b5e (rev 850717aa5b5e, go1.26.8)
 package buildinfo
