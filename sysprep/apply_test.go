@@ -276,6 +276,17 @@ func TestCommandApplyRollback(t *testing.T) {
 	if _, errOut, code := runCommand(t, bin, nil, append([]string{"apply", "--bootloader"}, roots...)...); code != 3 || !bytes.Contains([]byte(errOut), []byte("--persist")) {
 		t.Errorf("--bootloader without --persist: exit %d, %q", code, errOut)
 	}
+	// --bootloader never runs the boot loader's tools for a tree that is
+	// not the live /etc.
+	journal2 := filepath.Join(t.TempDir(), "undo2.json")
+	out, errOut, code = runCommand(t, bin, nil, append([]string{"apply", "--persist", "--bootloader", "--undo", journal2}, roots...)...)
+	if code == 3 || !strings.Contains(out, "--bootloader: not running kernel-install") {
+		t.Errorf("--bootloader on a fixture: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, _, code := runCommand(t, bin, nil, append(append([]string{"rollback"}, roots...), journal2)...); code != 0 {
+		t.Errorf("rollback after --bootloader: exit %d", code)
+	}
+	sameTree(t, dir, filepath.Join("testdata", "synth-untuned"))
 }
 
 // TestApplySlices: with systemd (a stand-in here: no systemd runs on the
