@@ -88,9 +88,14 @@ cross:
 	GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/ ./sysprep/cmd/sysprep ./runner/cmd/runner ./examples/...
 
 ## setcap: let bin/* set SCHED_FIFO and lock memory without root
+# One setcap per file: libcap's setcap takes CAPS FILE, and a second file
+# on the same line is read as another capability set (libcap 2.66).
+SETCAP_BINS ?= $(BIN)/runner $(BIN)/minimal $(BIN)/plc $(BIN)/sensorgw
 setcap: build
-	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/runner
-	setcap cap_sys_nice,cap_ipc_lock+ep $(BIN)/minimal $(BIN)/plc $(BIN)/sensorgw
+	@for b in $(SETCAP_BINS); do \
+		echo "setcap cap_sys_nice,cap_ipc_lock+ep $$b"; \
+		setcap cap_sys_nice,cap_ipc_lock+ep "$$b" || exit 1; \
+	done
 
 ## run: the commissioning checklist, then the default config (as root, or after `make setcap`)
 run: build

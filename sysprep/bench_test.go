@@ -1,6 +1,7 @@
 package sysprep
 
 import (
+	"io"
 	"path/filepath"
 	"testing"
 
@@ -45,4 +46,70 @@ func BenchmarkRunLargeFixture(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchDryRun is what `sysprep apply --dry-run` does: a check run, the
+// plan (reading every old value) and its printout.
+func benchDryRun(b *testing.B, env Env) {
+	b.Helper()
+	for b.Loop() {
+		rep, err := Run(env, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := PlanApply(env, rep, Options{}, ApplyOptions{Persist: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.WriteDryRun(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkApplyDryRunLive is apply --dry-run on this machine (bar: ≤ 100 ms).
+func BenchmarkApplyDryRunLive(b *testing.B) {
+	env, err := NewEnv("", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchDryRun(b, env)
+}
+
+// BenchmarkApplyDryRunLargeFixture is apply --dry-run on the 64-CPU,
+// 2,000-IRQ tree of BenchmarkRunLargeFixture (bar: ≤ 100 ms).
+func BenchmarkApplyDryRunLargeFixture(b *testing.B) {
+	dir := b.TempDir()
+	if err := synth.Write(dir, synth.Large()); err != nil {
+		b.Fatal(err)
+	}
+	env, err := NewEnv(filepath.Join(dir, "proc"), filepath.Join(dir, "sys"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	benchDryRun(b, env)
+}
+
+// BenchmarkApplyDryRunLargeUntuned is apply --dry-run on the same tree
+// left untuned and unisolated, so that every IRQ, sysctl and mask has a
+// change planned: the worst case.
+func BenchmarkApplyDryRunLargeUntuned(b *testing.B) {
+	dir := b.TempDir()
+	p := synth.Large()
+	p.Isolate, p.Untuned, p.Throttle = false, true, true
+	if err := synth.Write(dir, p); err != nil {
+		b.Fatal(err)
+	}
+	env, err := NewEnv(filepath.Join(dir, "proc"), filepath.Join(dir, "sys"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, _ := Run(env, Options{})
+	plan, _ := PlanApply(env, rep, Options{}, ApplyOptions{Persist: true})
+	if len(plan.Changes) < 2000 {
+		b.Fatalf("only %d changes planned on the large untuned tree", len(plan.Changes))
+	}
+	b.ResetTimer()
+	benchDryRun(b, env)
 }

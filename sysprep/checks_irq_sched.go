@@ -3,6 +3,7 @@ package sysprep
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,17 +35,14 @@ func checkIRQAffinity(env Env, o resolved) Result {
 	if err != nil {
 		return skip(env, err)
 	}
-	in, inErr := env.interrupts()
+	// The IRQ lines in use come from a light scan of /proc/interrupts;
+	// the per-CPU counts are parsed only for an IRQ on an RT CPU.
+	sum, inErr := env.interruptSummary()
 	var movable, managed []int
 	var bad, allowed []string
 	active := len(irqs)
 	if inErr == nil {
-		active = 0
-		for label := range in.lines {
-			if _, err := strconv.Atoi(label); err == nil {
-				active++
-			}
-		}
+		active = sum.numbered
 	}
 	for i := range irqs {
 		q := &irqs[i]
@@ -65,7 +63,7 @@ func checkIRQAffinity(env Env, o resolved) Result {
 		if q.HasEffective {
 			desc += ", effective " + orNone(q.Effective.String())
 		}
-		if inErr == nil {
+		if in, err := env.interrupts(); inErr == nil && err == nil {
 			if n, ok := in.onCPUs(strconv.Itoa(q.Number), o.rt); ok && n > 0 {
 				desc += fmt.Sprintf(", %d on RT CPUs", n)
 			}
@@ -95,17 +93,21 @@ func checkIRQAffinity(env Env, o resolved) Result {
 		r.Observed = fmt.Sprintf("%d IRQs in use, none on RT %s%s", active, cpuWord(o.rt), suffix)
 		return r
 	}
-	r.Observed = fmt.Sprintf("%d of %d IRQs can run on RT %s: %s%s", len(bad), active, cpuWord(o.rt), strings.Join(bad, "; "), suffix)
+	listed := bad
+	if len(listed) > maxListed {
+		listed = append(slices.Clone(bad[:maxListed]), fmt.Sprintf("and %d more", len(bad)-maxListed))
+	}
+	r.Observed = fmt.Sprintf("%d of %d IRQs can run on RT %s: %s%s", len(bad), active, cpuWord(o.rt), strings.Join(listed, "; "), suffix)
 	var fixes []string
 	if len(movable) > 0 {
 		r.Status = Fail
 		fixes = append(fixes, forLoop(movable, fmt.Sprintf("echo %s > %s/irq/$n/smp_affinity_list", o.hk, DefaultProcRoot)))
-		fixes = append(fixes, grubRemedy("irqaffinity="+o.hk.String()))
+		fixes = append(fixes, bootParams(env, &r, "irqaffinity="+o.hk.String()))
 	} else {
 		r.Status = Warn
 	}
 	if len(managed) > 0 {
-		fixes = append(fixes, "# managed IRQs move only at boot:\n"+grubRemedy("isolcpus=managed_irq,domain,"+o.rt.String()))
+		fixes = append(fixes, "# managed IRQs move only at boot, with isolcpus=managed_irq:\n"+bootParams(env, &r, isolationArgs(o)[0]))
 	}
 	r.Remedy = strings.Join(fixes, "\n")
 	return r
@@ -141,7 +143,7 @@ func checkIRQDefaultAffinity(env Env, o resolved) Result {
 		return r
 	}
 	r.Status = Fail
-	r.Remedy = fmt.Sprintf("echo %s > %s/irq/default_smp_affinity\n%s", o.hk.mask(), DefaultProcRoot, grubRemedy("irqaffinity="+o.hk.String()))
+	r.Remedy = fmt.Sprintf("echo %s > %s/irq/default_smp_affinity\n%s", o.hk.mask(), DefaultProcRoot, bootParams(env, &r, "irqaffinity="+o.hk.String()))
 	return r
 }
 
@@ -164,11 +166,7 @@ func checkIRQBalance(env Env, o resolved) Result {
 	var banned cpuSet
 	var how []string
 	for _, pid := range pids {
-		p, err := env.Proc.Proc(pid)
-		if err != nil {
-			continue
-		}
-		envv, err := p.Environ()
+		envv, err := env.environ(pid)
 		if err != nil {
 			how = append(how, fmt.Sprintf("environment of pid %d unreadable", pid))
 			continue
@@ -187,7 +185,7 @@ func checkIRQBalance(env Env, o resolved) Result {
 			}
 			if err == nil {
 				banned = banned.or(s)
-				how = append(how, kv)
+				how = append(how, quote(kv))
 			}
 		}
 	}
@@ -200,7 +198,7 @@ func checkIRQBalance(env Env, o resolved) Result {
 		return r
 	}
 	fix := fmt.Sprintf("echo 'IRQBALANCE_BANNED_CPULIST=%s' >> /etc/default/irqbalance && systemctl restart irqbalance\n"+
-		"systemctl disable --now irqbalance   # or stop it and pin IRQs yourself (irq.affinity)", o.rt)
+		"# or instead: systemctl disable --now irqbalance, and pin the IRQs yourself (irq.affinity)", o.rt)
 	iso, _ := env.isolatedCPUs()
 	nz, _, _ := env.nohzFull()
 	if o.rt.subsetOf(iso.or(nz)) {
@@ -263,19 +261,21 @@ func checkTimerMigration(env Env, o resolved) Result {
 // maxListed bounds how many processes a result names.
 const maxListed = 12
 
+// threadProc is a process with threads that may run on an RT CPU.
+type threadProc struct {
+	pid, n  int
+	name    string
+	kthread bool
+}
+
 func checkThreads(env Env, o resolved) Result {
 	ths, err := env.threads()
 	if err != nil {
 		return skip(env, err)
 	}
 	self, _ := env.selfPID()
-	type proc struct {
-		pid, n  int
-		comm    string
-		kthread bool
-	}
-	var procs []*proc
-	byPID := map[int]*proc{}
+	var procs []*threadProc
+	byPID := map[int]*threadProc{}
 	total := 0
 	for _, t := range ths {
 		if t.PID == self || t.Allowed.empty() || !t.Allowed.intersects(o.rt) {
@@ -287,12 +287,12 @@ func checkThreads(env Env, o resolved) Result {
 		total++
 		p := byPID[t.PID]
 		if p == nil {
-			p = &proc{pid: t.PID, kthread: t.kthread()}
+			p = &threadProc{pid: t.PID, kthread: t.kthread()}
 			byPID[t.PID] = p
 			procs = append(procs, p)
 		}
-		if t.TID == t.PID || p.comm == "" {
-			p.comm = t.Comm
+		if t.TID == t.PID || p.name == "" {
+			p.name = t.Comm
 		}
 		p.n++
 	}
@@ -303,13 +303,11 @@ func checkThreads(env Env, o resolved) Result {
 		return r
 	}
 	var names []string
-	var pids []int
 	for i, p := range procs {
-		pids = append(pids, p.pid)
 		if i >= maxListed {
 			continue
 		}
-		s := fmt.Sprintf("%s (pid %d", p.comm, p.pid)
+		s := fmt.Sprintf("%s (pid %d", p.name, p.pid)
 		if p.n > 1 {
 			s += fmt.Sprintf(", %d threads", p.n)
 		}
@@ -323,10 +321,60 @@ func checkThreads(env Env, o resolved) Result {
 	}
 	r.Status = Warn
 	r.Observed = fmt.Sprintf("%d threads in %d processes may run on RT %s: %s", total, len(procs), cpuWord(o.rt), strings.Join(names, ", "))
-	r.Remedy = fmt.Sprintf("%s 2>/dev/null\n"+
-		"# at boot, for every service: CPUAffinity=%s in /etc/systemd/system.conf, or isolcpus=domain,%s on the kernel command line",
-		forLoop(pids, "taskset -a -p -c "+o.hk.String()+" $n >/dev/null"), strings.ReplaceAll(o.hk.String(), ",", " "), o.rt)
+	r.Remedy = threadsRemedy(env, o, ths, procs)
 	return r
+}
+
+// threadsRemedy keeps new and existing tasks off the RT CPUs without a
+// PID list: systemd's slices get the housekeeping CPUs (AllowedCPUs, a
+// cgroup v2 cpuset that covers every process systemd starts), and the
+// long-lived threads found are moved by name.
+func threadsRemedy(env Env, o resolved, ths []thread, procs []*threadProc) string {
+	hk := o.hk.String()
+	systemd := false
+	for _, t := range ths {
+		if t.PID == 1 && t.TID == 1 && t.Comm == "systemd" {
+			systemd = true
+		}
+	}
+	var lines []string
+	switch {
+	case systemd && env.cgroupV2():
+		for _, unit := range []string{"system.slice", "user.slice", "init.scope"} {
+			lines = append(lines, fmt.Sprintf("systemctl set-property --runtime %s AllowedCPUs=%s", unit, hk))
+		}
+		lines = append(lines, fmt.Sprintf("# to keep it across reboots, run the same without --runtime, or set CPUAffinity=%s in /etc/systemd/system.conf", strings.ReplaceAll(hk, ",", " ")))
+	case systemd:
+		lines = append(lines, fmt.Sprintf("# cgroup v1: set CPUAffinity=%s in /etc/systemd/system.conf, then systemctl daemon-reexec (services started later keep off the RT CPUs)", strings.ReplaceAll(hk, ",", " ")))
+	default:
+		lines = append(lines, "# no systemd: start services with taskset -c "+hk+", or keep new tasks off the RT CPUs with isolcpus=domain (cpu.isolated)")
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, p := range procs {
+		c, kernel := p.name, p.kthread
+		if c == "" || seen[c] || escape(c, false) != c || (kernel && !movableKthread(c)) {
+			continue
+		}
+		seen[c] = true
+		names = append(names, c)
+	}
+	if len(names) > maxListed {
+		names = names[:maxListed]
+	}
+	if len(names) > 0 {
+		lines = append(lines, "# move the threads running now, by name:")
+		for _, n := range names {
+			lines = append(lines, fmt.Sprintf("pgrep -x %s | xargs -r -n1 taskset -a -p -c %s", shq(regexp.QuoteMeta(n)), hk))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// movableKthread reports whether a kernel thread found on the RT CPUs is
+// one that lives long and may be moved (unbound workers come and go).
+func movableKthread(comm string) bool {
+	return !strings.HasPrefix(comm, "kworker/")
 }
 
 // kthreadPrefixes name the kernel threads the RT task competes with.
@@ -378,12 +426,12 @@ func checkKthreadPriorities(env Env, o resolved) Result {
 	if o.Priority >= 99 {
 		r.Status = Warn
 		r.Observed += "; 99 is the level of migration and watchdog kthreads, which the RT task would starve"
-		fixes = append(fixes, "plan priority 98 or lower: sysprep --priority 98, and priority = 98 in the runner config")
+		fixes = append(fixes, "# plan priority 98 or lower: priority = 98 in the runner config, and sysprep --priority 98")
 	}
 	if len(above) > 0 {
 		r.Status = Warn
 		r.Observed += "; at or above the plan: " + strings.Join(above, ", ")
-		fixes = append(fixes, fmt.Sprintf("raise the planned priority above %s, or move those IRQs off the RT CPUs (irq.affinity)", strings.Join(above, ", ")))
+		fixes = append(fixes, fmt.Sprintf("# raise the planned priority above %s, or move those IRQs off the RT CPUs (irq.affinity)", strings.Join(above, ", ")))
 	}
 	if len(starved) > 0 {
 		r.Status = Warn
@@ -401,6 +449,6 @@ func checkWorkqueue(env Env, o resolved) Result {
 	}
 	r.Status = Warn
 	r.Remedy = sysfsRemedy(DefaultSysRoot+"/devices/virtual/workqueue/cpumask", o.hk.mask()) +
-		"\n" + grubRemedy("workqueue.unbound_cpus="+o.hk.String())
+		"\n" + bootParams(env, &r, "workqueue.unbound_cpus="+o.hk.String())
 	return r
 }

@@ -2,7 +2,6 @@ package sysprep
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -93,7 +92,7 @@ func checkPreemptRT(env Env, o resolved) Result {
 		Observed: "not a PREEMPT_RT kernel: " + strings.Join(seen, "; "),
 		Expected: env.show(rtPath) + " is 1, or PREEMPT_RT in uname -v",
 		Remedy: fmt.Sprintf("apt-get install %s   # Debian's PREEMPT_RT kernel\n"+
-			"reboot   # and pick the -rt entry in GRUB (or set GRUB_DEFAULT)", pkg),
+			"# then reboot into it (the -rt entry in the boot menu, or GRUB_DEFAULT) and rerun sysprep", pkg),
 	}
 }
 
@@ -118,18 +117,29 @@ func checkKernelConfig(env Env, o resolved) Result {
 	var fixes []string
 	if cfg["CONFIG_HIGH_RES_TIMERS"] != "y" {
 		r.Status = Fail // periodic loops would wake on jiffies, not on time
-		fixes = append(fixes, "scripts/config --enable HIGH_RES_TIMERS   # then rebuild the kernel: loops wake only on jiffy ticks without it")
+		fixes = append(fixes, "# CONFIG_HIGH_RES_TIMERS is off: loops wake only on jiffy ticks; use a kernel built with it (Debian's are), or rebuild with scripts/config --enable HIGH_RES_TIMERS")
 	}
 	if cfg["CONFIG_NO_HZ_FULL"] != "y" {
 		r.Status = worst(r.Status, Warn)
-		fixes = append(fixes, "scripts/config --enable NO_HZ_FULL   # then rebuild: nohz_full= is ignored without it")
+		fixes = append(fixes, "# CONFIG_NO_HZ_FULL is off: nohz_full= is ignored; use a kernel built with it (Debian's -rt kernels are), or rebuild with scripts/config --enable NO_HZ_FULL")
 	}
 	if cfg["CONFIG_RT_GROUP_SCHED"] == "y" {
 		r.Status = worst(r.Status, Warn)
-		fixes = append(fixes, "scripts/config --disable RT_GROUP_SCHED   # then rebuild; or give the service's cgroup a budget: echo 950000 > /sys/fs/cgroup/cpu/<group>/cpu.rt_runtime_us")
+		fixes = append(fixes, rtGroupAdvice(env))
 	}
 	r.Remedy = strings.Join(fixes, "\n")
 	return r
+}
+
+// rtGroupAdvice is the remedy for a kernel with CONFIG_RT_GROUP_SCHED:
+// RT tasks then need an RT budget in their cpu cgroup, set where the
+// mounted hierarchy has it.
+func rtGroupAdvice(env Env) string {
+	if env.cgroupV2() {
+		return "# CONFIG_RT_GROUP_SCHED=y under cgroup v2: an RT task may only run in a cgroup without the cpu controller (v2 has no cpu.rt_runtime_us); keep the cpu controller off the service's slice, or use a kernel without RT_GROUP_SCHED (Debian's)"
+	}
+	return "# CONFIG_RT_GROUP_SCHED=y under cgroup v1: give the service's cpu cgroup an RT budget, e.g. for system.slice:\n" +
+		"echo 950000 > " + DefaultSysRoot + "/fs/cgroup/cpu/system.slice/cpu.rt_runtime_us"
 }
 
 // worst returns the more severe of two statuses.
@@ -163,7 +173,7 @@ func checkIsolated(env Env, o resolved) Result {
 	}
 	r.Status = Fail
 	r.Observed = fmt.Sprintf("%s %s not isolated; %s", cpuWord(o.rt.andNot(iso)), verb(o.rt.andNot(iso), "is", "are"), obs)
-	r.Remedy = grubRemedy(isolationArgs(o)...)
+	r.Remedy = bootParams(env, &r, isolationArgs(o)...)
 	return r
 }
 
@@ -176,7 +186,7 @@ func checkNohzFull(env Env, o resolved) Result {
 	if !present {
 		r.Status = Warn
 		r.Observed = "no /sys/devices/system/cpu/nohz_full: the kernel lacks CONFIG_NO_HZ_FULL, so the RT CPUs keep the scheduler tick"
-		r.Remedy = "scripts/config --enable NO_HZ_FULL   # rebuild the kernel, then:\n" + grubRemedy("nohz_full="+o.rt.String())
+		r.Remedy = "# the kernel lacks CONFIG_NO_HZ_FULL: use a kernel built with it (Debian's -rt kernels are), then nohz_full=" + o.rt.String() + " on its command line"
 		return r
 	}
 	r.Observed = "nohz_full: " + orNone(set.String())
@@ -189,7 +199,7 @@ func checkNohzFull(env Env, o resolved) Result {
 	// kernel without NO_HZ_FULL, above, needs a rebuild and only warns.)
 	r.Status = Fail
 	r.Observed = fmt.Sprintf("%s %s the scheduler tick; %s", cpuWord(o.rt.andNot(set)), verb(o.rt.andNot(set), "keeps", "keep"), r.Observed)
-	r.Remedy = grubRemedy("nohz_full=" + o.rt.String())
+	r.Remedy = bootParams(env, &r, "nohz_full="+o.rt.String())
 	return r
 }
 
@@ -248,7 +258,7 @@ func checkRCUNocbs(env Env, o resolved) Result {
 	}
 	r.Status = Warn
 	r.Observed = fmt.Sprintf("%s %s RCU callbacks; %s", cpuWord(o.rt.andNot(nocbs)), verb(o.rt.andNot(nocbs), "runs its own", "run their own"), obs)
-	r.Remedy = grubRemedy("rcu_nocbs=" + o.rt.String())
+	r.Remedy = bootParams(env, &r, "rcu_nocbs="+o.rt.String())
 	return r
 }
 
@@ -276,8 +286,8 @@ func checkSMT(env Env, o resolved) Result {
 	}
 	r.Status = Warn
 	r.Observed = strings.Join(shared, "; ")
-	r.Remedy = fmt.Sprintf("echo off > %s/devices/system/cpu/smt/control   # now, or:\n%s\n# or add the siblings (%s) to the RT CPUs and isolate them",
-		DefaultSysRoot, grubRemedy("nosmt"), bad)
+	r.Remedy = fmt.Sprintf("echo off > %s/devices/system/cpu/smt/control\n%s\n# or instead add the siblings (%s) to the RT CPUs and isolate them",
+		DefaultSysRoot, bootParams(env, &r, "nosmt"), bad)
 	return r
 }
 
@@ -304,7 +314,7 @@ func checkGovernor(env Env, o resolved) Result {
 	}
 	r.Status = Warn
 	r.Remedy = forLoop(bad, "echo performance > "+DefaultSysRoot+"/devices/system/cpu/cpu$n/cpufreq/scaling_governor") +
-		"\n" + grubRemedy("cpufreq.default_governor=performance")
+		"\n" + bootParams(env, &r, "cpufreq.default_governor=performance")
 	return r
 }
 
@@ -321,7 +331,7 @@ type idleState struct {
 
 func (e Env) idleStates(cpu int) ([]idleState, error) {
 	dir := e.sysPath("devices", "system", "cpu", "cpu"+strconv.Itoa(cpu), "cpuidle")
-	ents, err := os.ReadDir(dir)
+	ents, err := readDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}

@@ -93,8 +93,13 @@ func checkSysNice(env Env, o resolved) Result {
 		fmt.Sprintf("# or for a user group: echo '@realtime - rtprio %d' >> /etc/security/limits.conf", o.Priority),
 	}
 	if probeFailed && (hasCap || rlimOK) {
-		fixes = append([]string{"# privileges are there but the kernel refused: with CONFIG_RT_GROUP_SCHED the cgroup needs an RT budget",
-			"echo 950000 > /sys/fs/cgroup/cpu/<group>/cpu.rt_runtime_us   # cgroup v1; or run the service in the root cpu cgroup"}, fixes...)
+		// RT group scheduling is the usual reason; advise on it only
+		// where the kernel has it (or its config cannot be read).
+		if cfg, _, err := env.kernelConfig(); err != nil || cfg["CONFIG_RT_GROUP_SCHED"] == "y" {
+			fixes = append([]string{"# privileges are there but the kernel refused: with CONFIG_RT_GROUP_SCHED the cgroup needs an RT budget", rtGroupAdvice(env)}, fixes...)
+		} else {
+			fixes = append([]string{"# privileges are there but the kernel refused SCHED_FIFO (no RT_GROUP_SCHED here): look for a seccomp filter or RestrictRealtime= on the service"}, fixes...)
+		}
 	}
 	r.Remedy = strings.Join(fixes, "\n")
 	return r
@@ -173,11 +178,16 @@ func checkClockSource(env Env, o resolved) Result {
 		r.Status = Pass
 	case cs.Current != "tsc":
 		r.Status = Warn
+		if ferr != nil || len(missing) > 0 {
+			// Forcing tsc=reliable on a TSC that drifts would corrupt time.
+			r.Remedy = "# the CPU has no invariant TSC (constant_tsc and nonstop_tsc): keep the kernel's clocksource, and use hardware with an invariant TSC for real time"
+			break
+		}
 		fix := fmt.Sprintf("echo tsc > %s/devices/system/clocksource/clocksource0/current_clocksource", DefaultSysRoot)
 		if !slices.Contains(cs.Available, "tsc") {
-			fix = "# the kernel found the TSC unreliable; if the CPU has an invariant TSC:"
+			fix = "# the kernel found the TSC unreliable at boot, though the CPU says it is invariant; at the next boot:"
 		}
-		r.Remedy = fix + "\n" + grubRemedy("clocksource=tsc", "tsc=reliable")
+		r.Remedy = fix + "\n" + bootParams(env, &r, "clocksource=tsc", "tsc=reliable")
 	default:
 		r.Status = Warn
 		r.Remedy = "# the TSC is not invariant: use a CPU with constant_tsc and nonstop_tsc, and keep the RT CPUs at a fixed frequency out of deep C-states (cpu.governor, cpu.idle)"
@@ -213,21 +223,26 @@ func checkTHP(env Env, o resolved) Result {
 	}
 	r.Status = Warn
 	live := DefaultSysRoot + "/kernel/mm/transparent_hugepage"
-	r.Remedy = sysfsRemedy(live+"/enabled", "never") + "\n" + grubRemedy("transparent_hugepage=never")
+	r.Remedy = sysfsRemedy(live+"/enabled", "never") + "\n" + bootParams(env, &r, "transparent_hugepage=never")
 	return r
 }
 
 func checkSwap(env Env, o resolved) Result {
-	sw, err := env.Proc.Swaps()
+	p := env.procPath("swaps")
+	b, err := readFile(p)
 	if err != nil {
-		return skip(env, fmt.Errorf("reading %s: %w", env.procPath("swaps"), err))
+		return skip(env, err)
+	}
+	sw, err := parseSwaps(b)
+	if err != nil {
+		return skip(env, parseErr(p, err))
 	}
 	if len(sw) == 0 {
 		return Result{Status: Pass, Observed: "no active swap", Expected: "no active swap"}
 	}
 	var s []string
 	for _, w := range sw {
-		s = append(s, fmt.Sprintf("%s (%s, %d KiB)", w.Filename, w.Type, w.Size))
+		s = append(s, fmt.Sprintf("%s (%s, %d KiB)", escape(w.Filename, false), w.Type, w.SizeKiB))
 	}
 	return Result{
 		Status:   Warn,
@@ -243,13 +258,11 @@ var containerMarkers = []string{"docker", "kubepods", "libpod", "lxc", "containe
 func checkContainer(env Env, o resolved) Result {
 	var found []string
 	kind := ""
-	if p, err := env.Proc.Proc(1); err == nil {
-		if ev, err := p.Environ(); err == nil {
-			for _, kv := range ev {
-				if v, ok := strings.CutPrefix(kv, "container="); ok {
-					kind = "container"
-					found = append(found, "pid 1 has container="+v)
-				}
+	if ev, err := env.environ(1); err == nil {
+		for _, kv := range ev {
+			if v, ok := strings.CutPrefix(kv, "container="); ok {
+				kind = "container"
+				found = append(found, "pid 1 has container="+quote(v))
 			}
 		}
 	}
@@ -280,7 +293,7 @@ func checkContainer(env Env, o resolved) Result {
 					if kind == "" {
 						kind = "virtual machine"
 					}
-					found = append(found, fmt.Sprintf("%s is %q", env.show(env.sysPath(f)), v))
+					found = append(found, fmt.Sprintf("%s is %s", env.show(env.sysPath(f)), quote(v)))
 					break
 				}
 			}

@@ -22,7 +22,13 @@ type runnerConfig struct {
 // [[task]] tables pin to and their highest priority (0 if none is set).
 func LoadRunnerConfig(path string) (cpus []int, priority int, err error) {
 	var c runnerConfig
-	if _, err := toml.DecodeFile(path, &c); err != nil {
+	// Read through the bounded reader: a FIFO named by --config is an
+	// error, not a read that blocks.
+	text, err := readSmall(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading runner config %s: %w: %w", path, ErrBadOption, err)
+	}
+	if _, err := toml.Decode(text, &c); err != nil {
 		return nil, 0, fmt.Errorf("reading runner config %s: %w: %w", path, ErrBadOption, err)
 	}
 	for _, t := range c.Task {

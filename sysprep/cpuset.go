@@ -162,11 +162,11 @@ func FormatCPUList(cpus []int) string { return cpulist.Format(cpus) }
 // parseCPUNumber parses one CPU number, with a cpulist's bounds.
 func parseCPUNumber(s string) (int, error) {
 	if strings.ContainsAny(s, "-,: \t\n") {
-		return 0, fmt.Errorf("cpu number %q: %w", s, ErrMalformed)
+		return 0, fmt.Errorf("cpu number %s: %w", quote(s), ErrMalformed)
 	}
 	cpus, err := cpulist.Parse(s)
 	if err != nil || len(cpus) != 1 {
-		return 0, fmt.Errorf("cpu number %q: %w", s, ErrMalformed)
+		return 0, fmt.Errorf("cpu number %s: %w", quote(s), ErrMalformed)
 	}
 	return cpus[0], nil
 }
@@ -195,11 +195,11 @@ func parseCPUMask(s string) (cpuSet, error) {
 	var set cpuSet
 	for i, g := range groups {
 		if g == "" || len(g) > 8 {
-			return cpuSet{}, fmt.Errorf("cpu mask group %q, want 1 to 8 hex digits: %w", g, ErrMalformed)
+			return cpuSet{}, fmt.Errorf("cpu mask group %s, want 1 to 8 hex digits: %w", quote(g), ErrMalformed)
 		}
 		v, err := strconv.ParseUint(g, 16, 32)
 		if err != nil {
-			return cpuSet{}, fmt.Errorf("cpu mask group %q is not hex: %w", g, ErrMalformed)
+			return cpuSet{}, fmt.Errorf("cpu mask group %s is not hex: %w", quote(g), ErrMalformed)
 		}
 		base := (len(groups) - 1 - i) * 32
 		for b := 0; b < 32; b++ {

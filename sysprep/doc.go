@@ -20,5 +20,16 @@
 //
 // Reading is side-effect free, with one exception: on the live system
 // (proc root is the real /proc), priv.sys_nice sets SCHED_FIFO on a
-// throwaway thread and restores it (see rt/probe.FIFO).
+// throwaway thread and restores it (see rt/probe.FIFO). Reading is also
+// bounded: only regular files are opened (a FIFO in a tree is an error
+// naming it), each read is capped, and names from the box are escaped.
+//
+// Apply changes the system: PlanApply works out the run-time fixes for
+// a report (sysctls, IRQ affinities, masks, governor...), Apply makes
+// them after writing an undo journal, and Rollback restores them. They
+// need root on the live box and change it as a whole:
+//
+//	plan, err := sysprep.PlanApply(env, rep, opts, sysprep.ApplyOptions{})
+//	j, err := sysprep.Apply(env, plan, sysprep.DefaultJournalPath(time.Now()), time.Now())
+//	restored, failed := sysprep.Rollback(env, j)
 package sysprep

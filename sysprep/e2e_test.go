@@ -91,7 +91,11 @@ func TestGolden(t *testing.T) {
 		{name: "synth-noiso-config", tree: "synth-noiso", args: []string{"--json", "--config", "testdata/runner.toml"}, wantExit: 2},
 		{name: "synth-good-priority99", tree: "synth-good", args: []string{"--json", "--priority", "99"}, wantExit: 1},
 		{name: "synth-throttle", tree: "synth-throttle", args: []string{"--format", "markdown"}, wantExit: 1, ext: ".md"},
+		{name: "synth-untuned", tree: "synth-untuned", args: []string{"--json"}, wantExit: 2},
+		{name: "synth-untuned", tree: "synth-untuned", args: []string{"--format", "markdown", "--config", "testdata/runner.toml"}, wantExit: 2, ext: ".md"},
+		{name: "synth-untuned", tree: "synth-untuned", args: []string{"--format", "table"}, wantExit: 2, ext: ".txt"},
 	}
+	version := builtVersion(t, bin)
 	// Trees captured from Debian's PREEMPT_RT kernel under QEMU, when present.
 	for _, name := range []string{"rt-good", "rt-noiso"} {
 		if _, err := os.Stat(filepath.Join("testdata", name, "proc")); err == nil {
@@ -105,6 +109,8 @@ func TestGolden(t *testing.T) {
 		}
 		t.Run(c.name+ext, func(t *testing.T) {
 			out, errOut, code := runCommand(t, bin, []string{"SOURCE_DATE_EPOCH=1740821400"}, append(tree(c.tree), c.args...)...)
+			// The version names the commit; the golden files must not.
+			out = strings.ReplaceAll(out, version, "VERSION")
 			if code == 3 {
 				t.Fatalf("exit 3: %s", errOut)
 			}
@@ -137,6 +143,17 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// builtVersion is what the built command prints for --version.
+func builtVersion(t *testing.T, bin string) string {
+	t.Helper()
+	out, _, code := runCommand(t, bin, nil, "--version")
+	v, ok := strings.CutPrefix(strings.TrimSpace(out), "sysprep ")
+	if code != 0 || !ok || v == "" {
+		t.Fatalf("--version: exit %d, %q", code, out)
+	}
+	return v
 }
 
 // checkRTFixture asserts what the QEMU PREEMPT_RT captures must show.

@@ -17,8 +17,10 @@ const (
 	DefaultSysRoot  = "/sys"
 )
 
-// Env is the system sysprep reads: a proc root, a sys root, and the
-// prometheus/procfs view of the proc root. A fixture tree is just
+// Env is the system sysprep reads: a proc root, a sys root, an etc root,
+// and the prometheus/procfs view of the proc root (used to resolve
+// /proc/self; files are read through sysprep's bounded readers, since
+// procfs opens them with os.Open, which blocks on a FIFO). A fixture tree is just
 // <root>/proc and <root>/sys (plus an optional <root>/boot for kernel
 // configs).
 //
@@ -33,6 +35,10 @@ type Env struct {
 	// directory "boot" next to ProcRoot: /boot for the live system,
 	// <root>/boot for a fixture, so that a fixture never reads the live /boot.
 	BootRoot string
+	// EtcRoot holds the configuration sysprep reads (default/grub,
+	// os-release) and that apply --persist writes. NewEnv sets it to the
+	// directory "etc" next to ProcRoot, as BootRoot; --etc-root changes it.
+	EtcRoot string
 	// Proc is the prometheus/procfs view of ProcRoot.
 	Proc procfs.FS
 
@@ -58,7 +64,7 @@ func NewEnv(procRoot, sysRoot string) (Env, error) {
 		if !st.IsDir() {
 			return Env{}, fmt.Errorf("opening root %s: not a directory: %w", r, ErrRoot)
 		}
-		if _, err := os.ReadDir(r); err != nil {
+		if _, err := readDir(r); err != nil {
 			return Env{}, fmt.Errorf("listing root %s: %w: %w", r, ErrRoot, err)
 		}
 	}
@@ -70,6 +76,7 @@ func NewEnv(procRoot, sysRoot string) (Env, error) {
 		ProcRoot: procRoot,
 		SysRoot:  sysRoot,
 		BootRoot: filepath.Join(filepath.Dir(filepath.Clean(procRoot)), "boot"),
+		EtcRoot:  filepath.Join(filepath.Dir(filepath.Clean(procRoot)), "etc"),
 		Proc:     pfs,
 	}
 	e.live = sameFile(procRoot, DefaultProcRoot)
@@ -123,19 +130,7 @@ func (e Env) readSys(p ...string) (string, error)  { return readFile(e.sysPath(p
 
 // parseErr names the file in a parser's error.
 func parseErr(path string, err error) error {
-	return fmt.Errorf("parsing %s: %w", path, err)
-}
-
-// guard runs a procfs call, turning a panic on malformed content into an
-// ErrMalformed error that names the file: procfs indexes slices without
-// bounds checks in a few parsers (Proc.Stat on a truncated stat line).
-func guard(path string, f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("parsing %s: %v: %w", path, r, ErrMalformed)
-		}
-	}()
-	return f()
+	return fmt.Errorf("parsing %s: %w", path, boundedError{err})
 }
 
 func notExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
@@ -151,7 +146,8 @@ func (e Env) msg(err error) string { return e.show(err.Error()) }
 // show rewrites the roots in s to the live paths.
 func (e Env) show(s string) string {
 	boot := filepath.Join(filepath.Dir(filepath.Clean(DefaultProcRoot)), "boot")
-	for _, r := range [][2]string{{e.ProcRoot, DefaultProcRoot}, {e.SysRoot, DefaultSysRoot}, {e.BootRoot, boot}} {
+	etc := filepath.Join(filepath.Dir(filepath.Clean(DefaultProcRoot)), "etc")
+	for _, r := range [][2]string{{e.ProcRoot, DefaultProcRoot}, {e.SysRoot, DefaultSysRoot}, {e.BootRoot, boot}, {e.EtcRoot, etc}} {
 		if r[0] != "" && r[0] != r[1] {
 			s = strings.ReplaceAll(s, r[0], r[1])
 		}

@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
-	"github.com/prometheus/procfs"
 	"github.com/rtcell/rtcell/rt/probe"
 )
 
@@ -53,6 +55,9 @@ func (e Env) host() Host {
 		h.KernelRelease, _ = e.sysctlString("osrelease")
 		h.KernelVersion, _ = e.sysctlString("version")
 		h.Machine, _ = e.sysctlString("arch")
+		for _, f := range []*string{&h.Hostname, &h.KernelRelease, &h.KernelVersion, &h.Machine} {
+			*f = clip(escape(*f, false), maxHostFieldBytes)
+		}
 		if h.Machine == "" && e.live {
 			if u, err := probe.Uname(); err == nil {
 				h.Machine = u.Machine
@@ -99,11 +104,11 @@ func (e Env) possibleCPUs() cpuSet {
 
 func (e Env) cmdline() (cmdline, error) {
 	return cached(e, "cmdline", func() (cmdline, error) {
-		f, err := e.Proc.CmdLine()
+		s, err := e.readProc("cmdline")
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", e.procPath("cmdline"), err)
+			return nil, err
 		}
-		return parseCmdline(f), nil
+		return parseCmdline(strings.Fields(s)), nil
 	})
 }
 
@@ -164,15 +169,22 @@ func (e Env) kernelConfig() (cfg kernelConfig, source string, err error) {
 	}
 	r, err := cached(e, "kconfig", func() (res, error) {
 		gz := e.procPath("config.gz")
-		if f, err := os.Open(gz); err == nil {
+		f, err := openRegular(gz)
+		if err != nil && !notExist(err) {
+			return res{}, fmt.Errorf("reading %s: %w", gz, err)
+		}
+		if err == nil {
 			defer f.Close()
 			zr, err := gzip.NewReader(f)
 			if err != nil {
 				return res{}, parseErr(gz, fmt.Errorf("%w: %w", ErrMalformed, err))
 			}
-			b, err := io.ReadAll(io.LimitReader(zr, 16<<20))
+			b, err := io.ReadAll(io.LimitReader(zr, maxConfigBytes+1))
 			if err != nil {
 				return res{}, parseErr(gz, fmt.Errorf("%w: %w", ErrMalformed, err))
+			}
+			if len(b) > maxConfigBytes {
+				return res{}, parseErr(gz, fmt.Errorf("more than %d bytes decompressed: %w", maxConfigBytes, ErrMalformed))
 			}
 			c, err := parseKernelConfig(b)
 			if err != nil {
@@ -222,24 +234,30 @@ func (q IRQ) Name() string { return strings.Join(q.Actions, ", ") }
 func (e Env) irqs() ([]IRQ, error) {
 	return cached(e, "irqs", func() ([]IRQ, error) {
 		dir := e.procPath("irq")
-		ents, err := os.ReadDir(dir)
+		ents, err := readDir(dir)
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", dir, err)
 		}
-		var out []IRQ
+		var nums []int
 		for _, ent := range ents {
 			n, err := strconv.Atoi(ent.Name())
 			if err != nil || !ent.IsDir() {
 				continue
 			}
-			q, err := e.readIRQ(n)
-			if err != nil {
-				if notExist(err) {
+			nums = append(nums, n)
+		}
+		qs := make([]IRQ, len(nums))
+		errs := make([]error, len(nums))
+		forEachParallel(len(nums), func(i int) { qs[i], errs[i] = e.readIRQ(nums[i]) })
+		var out []IRQ
+		for i := range nums {
+			if errs[i] != nil {
+				if notExist(errs[i]) {
 					continue // freed while we read
 				}
-				return nil, err
+				return nil, errs[i]
 			}
-			out = append(out, q)
+			out = append(out, qs[i])
 		}
 		slices.SortFunc(out, func(a, b IRQ) int { return a.Number - b.Number })
 		return out, nil
@@ -288,7 +306,7 @@ func (e Env) loadActions(q *IRQ) error {
 		return nil
 	}
 	dir := e.procPath("irq", strconv.Itoa(q.Number))
-	ents, err := os.ReadDir(dir)
+	ents, err := readDir(dir)
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", dir, err)
 	}
@@ -322,12 +340,46 @@ func (e Env) irqDebugfs() bool {
 	return ok
 }
 
+// interruptSummary is a light scan of /proc/interrupts: how many numbered
+// IRQ lines it has, and the lines of those shared by two or more actions.
+type interruptSummary struct {
+	numbered int
+	shared   map[int]string
+}
+
+func (e Env) interruptSummary() (interruptSummary, error) {
+	return cached(e, "interruptsummary", func() (interruptSummary, error) {
+		p := e.procPath("interrupts")
+		b, err := e.interruptsFile()
+		if err != nil {
+			return interruptSummary{}, err
+		}
+		sum, err := parseInterruptSummary(b)
+		if err != nil {
+			return interruptSummary{}, parseErr(p, err)
+		}
+		return sum, nil
+	})
+}
+
+// interruptsFile is the content of /proc/interrupts, read once per run.
+func (e Env) interruptsFile() (string, error) {
+	return cached(e, "interruptsfile", func() (string, error) {
+		p := e.procPath("interrupts")
+		b, err := readCapped(p, maxInterruptsBytes)
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", p, err)
+		}
+		return b, nil
+	})
+}
+
 func (e Env) interrupts() (interrupts, error) {
 	return cached(e, "interrupts", func() (interrupts, error) {
 		p := e.procPath("interrupts")
-		b, err := readSmall(p)
+		b, err := e.interruptsFile()
 		if err != nil {
-			return interrupts{}, fmt.Errorf("reading %s: %w", p, err)
+			return interrupts{}, err
 		}
 		in, err := parseInterrupts(b)
 		if err != nil {
@@ -397,49 +449,31 @@ func (e Env) selfPID() (int, error) {
 // fixture) gives each process's main thread from <pid>/stat and status.
 func (e Env) threads() ([]thread, error) {
 	return cached(e, "threads", func() ([]thread, error) {
-		procs, err := e.Proc.AllProcs()
+		pids, err := e.listPIDs(e.ProcRoot)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", e.ProcRoot, err)
+			return nil, err
 		}
 		irqs, _ := e.irqs()
 		byNum := make(map[int]IRQ, len(irqs))
 		for _, q := range irqs {
 			byNum[q.Number] = q
 		}
+		// Processes are read on all CPUs the run may use: on a box with
+		// thousands of tasks the open/read/close calls are most of a run.
+		type procThreads struct {
+			ths []thread
+			err error
+		}
+		res := make([]procThreads, len(pids))
+		forEachParallel(len(pids), func(i int) {
+			res[i].ths, res[i].err = e.processThreads(pids[i], byNum)
+		})
 		var out []thread
-		for _, p := range procs {
-			pdir := e.procPath(strconv.Itoa(p.PID))
-			// A single-threaded process (most kthreads) is its own main
-			// thread: read <pid>/stat and skip listing <pid>/task.
-			th, n, err := e.readThread(p.PID, p.PID, pdir, byNum)
-			if errors.Is(err, ErrMalformed) {
-				return nil, err
+		for _, r := range res {
+			if r.err != nil {
+				return nil, r.err
 			}
-			if err == nil && n == 1 {
-				out = append(out, th)
-				continue
-			}
-			tasks, err := e.Proc.AllThreads(p.PID)
-			dirs := make([]string, len(tasks))
-			for i, t := range tasks {
-				dirs[i] = filepath.Join(pdir, "task", strconv.Itoa(t.PID))
-			}
-			if err != nil {
-				if _, serr := os.Stat(pdir); serr != nil || !notExist(err) {
-					continue // exited
-				}
-				tasks, dirs = procfs.Procs{p}, []string{pdir}
-			}
-			for i, t := range tasks {
-				th, _, err := e.readThread(p.PID, t.PID, dirs[i], byNum)
-				if err != nil {
-					if notExist(err) || errors.Is(err, syscall.ESRCH) {
-						continue
-					}
-					return nil, err
-				}
-				out = append(out, th)
-			}
+			out = append(out, r.ths...)
 		}
 		slices.SortFunc(out, func(a, b thread) int {
 			if a.PID != b.PID {
@@ -449,6 +483,73 @@ func (e Env) threads() ([]thread, error) {
 		})
 		return out, nil
 	})
+}
+
+// processThreads reads the tasks of process pid; a process that exits
+// while it reads gives none.
+func (e Env) processThreads(pid int, byNum map[int]IRQ) ([]thread, error) {
+	pdir := e.procPath(strconv.Itoa(pid))
+	// A single-threaded process (most kthreads) is its own main
+	// thread: read <pid>/stat and skip listing <pid>/task.
+	th, n, err := e.readThread(pid, pid, pdir, byNum)
+	if errors.Is(err, ErrMalformed) {
+		return nil, err
+	}
+	if err == nil && n == 1 {
+		return []thread{th}, nil
+	}
+	tids, err := e.listPIDs(filepath.Join(pdir, "task"))
+	dirs := make([]string, len(tids))
+	for i, t := range tids {
+		dirs[i] = filepath.Join(pdir, "task", strconv.Itoa(t))
+	}
+	if err != nil {
+		if errors.Is(err, ErrMalformed) {
+			return nil, err
+		}
+		if _, serr := os.Lstat(pdir); serr != nil || !notExist(err) {
+			return nil, nil // exited
+		}
+		tids, dirs = []int{pid}, []string{pdir}
+	}
+	var out []thread
+	for i, tid := range tids {
+		th, _, err := e.readThread(pid, tid, dirs[i], byNum)
+		if err != nil {
+			if notExist(err) || errors.Is(err, syscall.ESRCH) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, th)
+	}
+	return out, nil
+}
+
+// forEachParallel calls f(i) for each i in [0, n) on up to GOMAXPROCS
+// goroutines (at most 8). f must only write its own index's results.
+func forEachParallel(n int, f func(i int)) {
+	w := min(runtime.GOMAXPROCS(0), 8, n)
+	if w <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range w {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // readThread reads one task's stat and, when a check needs it, its
@@ -526,25 +627,35 @@ func (e Env) selfStatus() (procStatus, error) {
 	})
 }
 
-// selfLimits reads the soft limits of <proc>/self/limits through procfs.
-func (e Env) selfLimits() (procfs.ProcLimits, error) {
-	return cached(e, "selflimits", func() (procfs.ProcLimits, error) {
+// selfLimits reads the soft limits of <proc>/self/limits.
+func (e Env) selfLimits() (limits, error) {
+	return cached(e, "selflimits", func() (limits, error) {
 		p := e.procPath("self", "limits")
-		self, err := e.Proc.Self()
+		s, err := readFile(p)
 		if err != nil {
-			return procfs.ProcLimits{}, fmt.Errorf("resolving %s: %w", e.procPath("self"), err)
+			return limits{}, err
 		}
-		var l procfs.ProcLimits
-		err = guard(p, func() error {
-			var err error
-			l, err = self.Limits()
-			return err
-		})
+		l, err := parseLimits(s)
 		if err != nil {
-			return procfs.ProcLimits{}, fmt.Errorf("reading %s: %w", p, err)
+			return limits{}, parseErr(p, err)
 		}
 		return l, nil
 	})
+}
+
+// environ reads <proc>/<pid>/environ.
+func (e Env) environ(pid int) ([]string, error) {
+	s, err := e.readProc(strconv.Itoa(pid), "environ")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for kv := range strings.SplitSeq(s, "\x00") {
+		if kv != "" {
+			out = append(out, kv)
+		}
+	}
+	return out, nil
 }
 
 // cpuFlags returns the flags of the first CPU in /proc/cpuinfo.
@@ -565,18 +676,38 @@ func (e Env) cpuFlags() ([]string, error) {
 	})
 }
 
-// sysctlInt reads one integer sysctl through procfs.
-func (e Env) sysctlInt(name string) (int, error) {
-	v, err := e.Proc.SysctlInts(name)
-	p := e.procPath("sys", strings.ReplaceAll(name, ".", "/"))
+// listPIDs lists the numeric entries of a directory (<proc> or
+// <proc>/<pid>/task), sorted.
+func (e Env) listPIDs(dir string) ([]int, error) {
+	ents, err := readDir(dir)
 	if err != nil {
-		if notExist(err) {
-			return 0, fmt.Errorf("reading %s: %w", p, err)
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	var out []int
+	for _, ent := range ents {
+		if n, err := strconv.Atoi(ent.Name()); err == nil && n > 0 {
+			out = append(out, n)
 		}
-		return 0, parseErr(p, fmt.Errorf("%w: %w", ErrMalformed, err))
 	}
-	if len(v) != 1 {
-		return 0, parseErr(p, fmt.Errorf("%d values, want 1: %w", len(v), ErrMalformed))
+	slices.Sort(out)
+	return out, nil
+}
+
+// sysctlPath is the file of a sysctl such as "kernel.timer_migration".
+func (e Env) sysctlPath(name string) string {
+	return e.procPath(append([]string{"sys"}, strings.Split(name, ".")...)...)
+}
+
+// sysctlInt reads one integer sysctl.
+func (e Env) sysctlInt(name string) (int, error) {
+	p := e.sysctlPath(name)
+	s, err := readFile(p)
+	if err != nil {
+		return 0, err
 	}
-	return v[0], nil
+	v, err := parseSysctlInt(s)
+	if err != nil {
+		return 0, parseErr(p, err)
+	}
+	return v, nil
 }

@@ -36,6 +36,13 @@ var synthTrees = map[string]synth.Params{
 		p.Isolate = false
 		return p
 	}(),
+	// A Debian box as installed: the RT kernel and nothing tuned, booted
+	// by systemd-boot.
+	"synth-untuned": func() synth.Params {
+		p := synth.Good()
+		p.Isolate, p.Throttle, p.Untuned, p.Bootloader = false, true, true, "systemd-boot"
+		return p
+	}(),
 }
 
 // TestSynthFixtures keeps testdata/synth-* equal to what the generator

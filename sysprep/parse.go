@@ -3,6 +3,7 @@ package sysprep
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -52,7 +53,7 @@ func parseIsolcpus(v string) (flags []string, cpus cpuSet, err error) {
 	for rest != "" && (rest[0] >= 'a' && rest[0] <= 'z') {
 		flag, after, _ := strings.Cut(rest, ",")
 		if !isolcpusFlags[flag] {
-			return nil, cpuSet{}, fmt.Errorf("isolcpus flag %q, want nohz, domain or managed_irq: %w", flag, ErrMalformed)
+			return nil, cpuSet{}, fmt.Errorf("isolcpus flag %s, want nohz, domain or managed_irq: %w", quote(flag), ErrMalformed)
 		}
 		flags = append(flags, flag)
 		rest = after
@@ -128,11 +129,11 @@ func parseInterrupts(b string) (interrupts, error) {
 	for _, f := range strings.Fields(sc.Text()) {
 		n, ok := strings.CutPrefix(f, "CPU")
 		if !ok {
-			return interrupts{}, fmt.Errorf("header column %q, want CPUn: %w", f, ErrMalformed)
+			return interrupts{}, fmt.Errorf("header column %s, want CPUn: %w", quote(f), ErrMalformed)
 		}
 		c, err := parseCPUNumber(n)
 		if err != nil {
-			return interrupts{}, fmt.Errorf("header column %q: %w", f, err)
+			return interrupts{}, fmt.Errorf("header column %s: %w", quote(f), err)
 		}
 		in.cpus = append(in.cpus, c)
 	}
@@ -148,7 +149,7 @@ func parseInterrupts(b string) (interrupts, error) {
 		}
 		label, ok := strings.CutSuffix(fields[0], ":")
 		if !ok || label == "" {
-			return interrupts{}, fmt.Errorf("line %d: first column %q, want a label ending in ':': %w", lineNo, fields[0], ErrMalformed)
+			return interrupts{}, fmt.Errorf("line %d: first column %s, want a label ending in ':': %w", lineNo, quote(fields[0]), ErrMalformed)
 		}
 		l := interruptLine{}
 		i := 1
@@ -197,11 +198,11 @@ func parseStatus(b string) (procStatus, error) {
 			s.Name = v
 		case "CapEff", "CapPrm":
 			if len(v) != 16 {
-				return procStatus{}, fmt.Errorf("%s %q, want 16 hex digits: %w", k, v, ErrMalformed)
+				return procStatus{}, fmt.Errorf("%s %s, want 16 hex digits: %w", k, quote(v), ErrMalformed)
 			}
 			m, err := strconv.ParseUint(v, 16, 64)
 			if err != nil {
-				return procStatus{}, fmt.Errorf("%s %q is not hex: %w", k, v, ErrMalformed)
+				return procStatus{}, fmt.Errorf("%s %s is not hex: %w", k, quote(v), ErrMalformed)
 			}
 			if k == "CapEff" {
 				s.CapEff, s.HasCaps = m, true
@@ -241,7 +242,7 @@ func parseKernelConfig(b []byte) (kernelConfig, error) {
 		}
 		k, v, ok := strings.Cut(line, "=")
 		if !ok || !strings.HasPrefix(k, "CONFIG_") {
-			return nil, fmt.Errorf("line %d %q, want CONFIG_NAME=value: %w", n, line, ErrMalformed)
+			return nil, fmt.Errorf("line %d %s, want CONFIG_NAME=value: %w", n, quote(line), ErrMalformed)
 		}
 		c[k] = strings.Trim(v, `"`)
 	}
@@ -259,13 +260,13 @@ func parseBracketChoice(s string) (string, error) {
 	for _, f := range strings.Fields(s) {
 		if len(f) > 2 && f[0] == '[' && f[len(f)-1] == ']' {
 			if chosen != "" {
-				return "", fmt.Errorf("%q has more than one [choice]: %w", s, ErrMalformed)
+				return "", fmt.Errorf("%s has more than one [choice]: %w", quote(s), ErrMalformed)
 			}
 			chosen = f[1 : len(f)-1]
 		}
 	}
 	if chosen == "" {
-		return "", fmt.Errorf("%q has no [choice]: %w", strings.TrimSpace(s), ErrMalformed)
+		return "", fmt.Errorf("%s has no [choice]: %w", quote(strings.TrimSpace(s)), ErrMalformed)
 	}
 	return chosen, nil
 }
@@ -279,7 +280,7 @@ func parseBool01(s string) (bool, error) {
 	case "1":
 		return true, nil
 	}
-	return false, fmt.Errorf("%q, want 0 or 1: %w", strings.TrimSpace(s), ErrMalformed)
+	return false, fmt.Errorf("%s, want 0 or 1: %w", quote(strings.TrimSpace(s)), ErrMalformed)
 }
 
 // parseUint parses a sysfs file holding one unsigned number
@@ -287,7 +288,7 @@ func parseBool01(s string) (bool, error) {
 func parseUint(s string) (uint64, error) {
 	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q, want an unsigned number: %w", strings.TrimSpace(s), ErrMalformed)
+		return 0, fmt.Errorf("%s, want an unsigned number: %w", quote(strings.TrimSpace(s)), ErrMalformed)
 	}
 	return v, nil
 }
@@ -339,7 +340,7 @@ func parseStat(s string) (procStat, error) {
 	}{{flags, &st.Flags}, {numThreads, &st.NumThreads}, {rtprio, &st.RTPrio}, {policy, &st.Policy}} {
 		v, err := strconv.ParseUint(f[x.n-3], 10, 32)
 		if err != nil {
-			return procStat{}, fmt.Errorf("stat field %d %q is not a number: %w", x.n, f[x.n-3], ErrMalformed)
+			return procStat{}, fmt.Errorf("stat field %d %s is not a number: %w", x.n, quote(f[x.n-3]), ErrMalformed)
 		}
 		*x.dst = uint(v)
 	}
@@ -360,4 +361,121 @@ func parseCPUFlags(s string) ([]string, error) {
 		}
 	}
 	return nil, fmt.Errorf("no flags or Features line: %w", ErrMalformed)
+}
+
+// parseSysctlInt parses a sysctl file holding one integer.
+func parseSysctlInt(s string) (int, error) {
+	f := strings.Fields(s)
+	if len(f) != 1 {
+		return 0, fmt.Errorf("%d values in %s, want 1: %w", len(f), quote(s), ErrMalformed)
+	}
+	v, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 0, fmt.Errorf("%s is not an integer: %w", quote(f[0]), ErrMalformed)
+	}
+	return v, nil
+}
+
+// limits are the soft limits of /proc/<pid>/limits sysprep needs;
+// unlimited is math.MaxUint64.
+type limits struct {
+	RealtimePriority uint64
+	LockedMemory     uint64
+}
+
+// parseLimits parses /proc/<pid>/limits ("Max realtime priority  0  0").
+func parseLimits(s string) (limits, error) {
+	var l limits
+	found := 0
+	for line := range strings.SplitSeq(s, "\n") {
+		var dst *uint64
+		var rest string
+		switch {
+		case strings.HasPrefix(line, "Max realtime priority "):
+			dst, rest = &l.RealtimePriority, strings.TrimPrefix(line, "Max realtime priority ")
+		case strings.HasPrefix(line, "Max locked memory "):
+			dst, rest = &l.LockedMemory, strings.TrimPrefix(line, "Max locked memory ")
+		default:
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 2 {
+			return limits{}, fmt.Errorf("line %s has no soft and hard limit: %w", quote(line), ErrMalformed)
+		}
+		if f[0] == "unlimited" {
+			*dst = math.MaxUint64
+		} else {
+			v, err := strconv.ParseUint(f[0], 10, 64)
+			if err != nil {
+				return limits{}, fmt.Errorf("soft limit %s is not a number: %w", quote(f[0]), ErrMalformed)
+			}
+			*dst = v
+		}
+		found++
+	}
+	if found != 2 {
+		return limits{}, fmt.Errorf("no \"Max realtime priority\" or \"Max locked memory\" line: %w", ErrMalformed)
+	}
+	return l, nil
+}
+
+// swap is one line of /proc/swaps.
+type swap struct {
+	Filename, Type string
+	SizeKiB        uint64
+}
+
+// parseSwaps parses /proc/swaps.
+func parseSwaps(s string) ([]swap, error) {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "Filename") {
+		return nil, fmt.Errorf("no header line: %w", ErrMalformed)
+	}
+	var out []swap
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			return nil, fmt.Errorf("line %s, want 5 fields: %w", quote(line), ErrMalformed)
+		}
+		n, err := strconv.ParseUint(f[2], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("size %s is not a number: %w", quote(f[2]), ErrMalformed)
+		}
+		out = append(out, swap{Filename: f[0], Type: f[1], SizeKiB: n})
+	}
+	return out, nil
+}
+
+// parseInterruptSummary counts the numbered lines of /proc/interrupts and
+// returns those with two or more actions ("ahci, eth1" at the end), without
+// parsing the per-CPU counts. A count never contains ", ".
+func parseInterruptSummary(b string) (interruptSummary, error) {
+	sum := interruptSummary{shared: map[int]string{}}
+	first := true
+	for line := range strings.SplitSeq(b, "\n") {
+		if first {
+			first = false
+			if !strings.Contains(line, "CPU") {
+				return interruptSummary{}, fmt.Errorf("header %s names no CPU: %w", quote(line), ErrMalformed)
+			}
+			continue
+		}
+		t := strings.TrimLeft(line, " ")
+		label, _, ok := strings.Cut(t, ":")
+		if !ok {
+			if strings.TrimSpace(t) != "" {
+				return interruptSummary{}, fmt.Errorf("line %s has no label: %w", quote(line), ErrMalformed)
+			}
+			continue
+		}
+		n, err := strconv.Atoi(label)
+		if err != nil {
+			continue // NMI, LOC, ERR...
+		}
+		sum.numbered++
+		if strings.Contains(line, ", ") {
+			sum.shared[n] = line
+		}
+	}
+	return sum, nil
 }

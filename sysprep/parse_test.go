@@ -424,3 +424,91 @@ func TestParseCPUFlags(t *testing.T) {
 		t.Fatalf("no flags: err = %v", err)
 	}
 }
+
+func Test_parseInterruptSummary(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		numbered int
+		shared   []int
+		wantErr  bool
+	}{
+		{"plain", "           CPU0       CPU1\n  0:         41          0   IO-APIC   2-edge      timer\n 16:          5          7   IO-APIC  16-fasteoi   ahci, eth1\nNMI:          0          0   Non-maskable interrupts\n", 2, []int{16}, false},
+		{"no shared", "     CPU0\n 24:   1  PCI-MSI 1-edge  eth0\nERR: 0\n", 1, nil, false},
+		{"no header", "", 0, nil, true},
+		{"garbage line", "  CPU0\nnonsense\n", 0, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseInterruptSummary(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			var sh []int
+			for n := range got.shared {
+				sh = append(sh, n)
+			}
+			if got.numbered != tt.numbered || len(sh) != len(tt.shared) || (len(sh) == 1 && sh[0] != tt.shared[0]) {
+				t.Errorf("numbered %d shared %v, want %d %v", got.numbered, sh, tt.numbered, tt.shared)
+			}
+			if len(sh) == 1 && sharedActions(got.shared[sh[0]]) != "ahci, eth1" {
+				t.Errorf("sharedActions = %q", sharedActions(got.shared[sh[0]]))
+			}
+		})
+	}
+}
+
+func FuzzParseLimitsSwapsSysctl(f *testing.F) {
+	f.Add("Max realtime priority     0                    0                    \nMax locked memory         8388608              8388608              bytes\n")
+	f.Add("Filename\tType\tSize\tUsed\tPriority\n/dev/vda2 partition 1048572 0 -2\n")
+	f.Add("-1\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		if l, err := parseLimits(s); err == nil && l.RealtimePriority != 0 && !strings.Contains(s, "Max realtime priority") {
+			t.Errorf("parseLimits(%q) found a limit in no such line", s)
+		}
+		if sw, err := parseSwaps(s); err == nil && len(sw) > strings.Count(s, "\n")+1 {
+			t.Errorf("parseSwaps(%q) = %d swaps from fewer lines", s, len(sw))
+		}
+		if _, err := parseSysctlInt(s); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("parseSysctlInt(%q): %v does not wrap ErrMalformed", s, err)
+		}
+		if sum, err := parseInterruptSummary(s); err == nil && sum.numbered < len(sum.shared) {
+			t.Errorf("parseInterruptSummary(%q): %d shared of %d lines", s, len(sum.shared), sum.numbered)
+		}
+	})
+}
+
+// FuzzMergeCmdline: the proposal never has a wanted parameter twice, keeps
+// every current parameter it does not remove, and adds only wanted ones.
+func FuzzMergeCmdline(f *testing.F) {
+	f.Add("ro quiet isolcpus=1 -- init", "isolcpus=managed_irq,domain,1 nohz_full=1")
+	f.Add("irqaffinity=0 irqaffinity=0", "irqaffinity=0")
+	f.Fuzz(func(t *testing.T, cur, want string) {
+		c, w := strings.Fields(cur), strings.Fields(want)
+		p, add, rem := mergeCmdline(c, w)
+		if len(p) != len(c)-len(rem)+len(add) {
+			t.Fatalf("merge(%q, %q): %d proposed from %d current - %d removed + %d added", cur, want, len(p), len(c), len(rem), len(add))
+		}
+		kernel := p
+		if i := slices.Index(p, "--"); i >= 0 {
+			kernel = p[:i]
+		}
+		count := map[string]int{}
+		for _, x := range kernel {
+			k, _, _ := strings.Cut(x, "=")
+			count[normParam(k)]++
+		}
+		for _, a := range add {
+			if !slices.Contains(w, a) {
+				t.Errorf("added %q, not wanted", a)
+			}
+			k, _, _ := strings.Cut(a, "=")
+			if count[normParam(k)] != 1 {
+				t.Errorf("merge(%q, %q): %s %d times in %q", cur, want, k, count[normParam(k)], kernel)
+			}
+		}
+	})
+}

@@ -2,19 +2,40 @@ package sysprep
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
 
-// Remedy builders. Every remedy is a set of lines, each one an exact
-// command, kernel command line fragment or configuration line.
+// Remedy builders. Every line of a remedy is a shell command or a `#`
+// comment, so a remedy pasted whole into bash runs or does nothing; no
+// remedy reboots or regenerates the boot loader. Kernel parameters a
+// check wants go into Result.KernelParams and from there into the one
+// proposed kernel command line of the report (KernelCmdline), which is
+// installed in one step.
 
-// grubRemedy gives the kernel command line fragment and the command that
-// adds it to GRUB_CMDLINE_LINUX in /etc/default/grub.
-func grubRemedy(args ...string) string {
-	frag := strings.Join(args, " ")
-	return fmt.Sprintf("kernel command line: %s\n"+
-		"sed -i 's/^GRUB_CMDLINE_LINUX=\"/&%s /' /etc/default/grub && update-grub && reboot", frag, frag)
+// bootParams records the kernel parameters a check wants in r and
+// returns the remedy line that points to the report's kernel command
+// line step. Parameters the running kernel does not have are dropped
+// (kernelHasParam); the line says so.
+func bootParams(env Env, r *Result, args ...string) string {
+	var ok, missing []string
+	for _, a := range args {
+		if why := env.kernelLacksParam(a); why != "" {
+			missing = append(missing, a+" ("+why+")")
+			continue
+		}
+		ok = append(ok, a)
+	}
+	var lines []string
+	if len(ok) > 0 {
+		r.KernelParams = append(r.KernelParams, ok...)
+		lines = append(lines, "# at boot: "+strings.Join(ok, " ")+" on the kernel command line (installed by the kernel command line step at the end)")
+	}
+	if len(missing) > 0 {
+		lines = append(lines, "# not proposed, this kernel lacks "+strings.Join(missing, ", "))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // isolationArgs is the full isolation fragment for the RT CPUs.
@@ -60,6 +81,21 @@ func forLoop(nums []int, cmd string) string {
 	}
 	return fmt.Sprintf("for n in %s; do %s; done", strings.Join(s, " "), cmd)
 }
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./,:=@%+-]+$`)
+
+// shq quotes s for the shell: as is when it has no special character,
+// else in single quotes.
+func shq(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// ShellQuote quotes s for a POSIX shell: as is when it holds only
+// characters the shell does not interpret, else in single quotes.
+func ShellQuote(s string) string { return shq(s) }
 
 // debianRTPackage is Debian's PREEMPT_RT kernel metapackage for a machine.
 func debianRTPackage(machine string) string {

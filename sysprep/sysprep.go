@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/buildinfo"
 )
 
 // Schema is the version of the JSON report.
@@ -30,6 +32,9 @@ type Options struct {
 	Checks []string
 	// Now stamps the report (the markdown checklist's date).
 	Now time.Time
+	// Command is the command line that made the report, recorded in it
+	// so that the signed sheet says how to reproduce it.
+	Command string
 }
 
 // Status is the verdict of one check.
@@ -54,6 +59,10 @@ type Result struct {
 	// Remedy is the exact command, kernel command line fragment, sysctl or
 	// systemd line that fixes a warn or fail; empty on pass and skip.
 	Remedy string `json:"remedy"`
+	// KernelParams are the kernel parameters this check wants (name=value);
+	// the report merges those of failing and warning checks into one
+	// proposed command line (Report.KernelCmdline).
+	KernelParams []string `json:"kernel_params,omitempty"`
 }
 
 // Host identifies the box.
@@ -77,10 +86,21 @@ type Summary struct {
 
 // Report is the outcome of a Run.
 type Report struct {
-	Schema  string   `json:"schema"`
-	Host    Host     `json:"host"`
-	Checks  []Result `json:"checks"`
-	Summary Summary  `json:"summary"`
+	Schema string `json:"schema"`
+	// Version is the build of sysprep that made the report
+	// (rt/buildinfo: module version, VCS revision).
+	Version string `json:"version"`
+	// Command is the command line that reproduces the report, when the
+	// sysprep command made it (Options.Command).
+	Command string `json:"command,omitempty"`
+	// Priority is the planned SCHED_FIFO priority the checks assumed.
+	Priority int      `json:"priority"`
+	Host     Host     `json:"host"`
+	Checks   []Result `json:"checks"`
+	Summary  Summary  `json:"summary"`
+	// KernelCmdline is the one proposed kernel command line; nil when
+	// /proc/cmdline cannot be read.
+	KernelCmdline *KernelCmdline `json:"kernel_cmdline,omitempty"`
 	// Notes are warnings about the run itself, such as RT CPUs chosen by
 	// default. They are printed by the text formats, not in JSON.
 	Notes []string `json:"-"`
@@ -131,7 +151,13 @@ func (c checkFunc) Run(env Env, o Options) Result {
 	res.ID, res.Title = c.id, c.title
 	if res.Status == Pass || res.Status == Skip {
 		res.Remedy = ""
+		res.KernelParams = nil
 	}
+	// Names from the box (comm, IRQ actions, file content) reach the
+	// terminal, markdown and HTML only escaped.
+	res.Observed = clip(escape(res.Observed, false), maxObservedBytes)
+	res.Expected = clip(escape(res.Expected, false), maxObservedBytes)
+	res.Remedy = escape(res.Remedy, true)
 	return res
 }
 
@@ -218,7 +244,7 @@ func Run(env Env, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	rep := Report{Schema: Schema, Host: env.host(), Time: o.Now}
+	rep := Report{Schema: Schema, Version: buildinfo.String(), Command: o.Command, Priority: r.Priority, Host: env.host(), Time: o.Now}
 	rep.Host.RTCPUs = r.rt.String()
 	if r.defaulted != "" {
 		rep.Notes = append(rep.Notes, r.defaulted)
@@ -236,6 +262,15 @@ func Run(env Env, o Options) (Report, error) {
 			rep.Summary.Skip++
 		}
 		rep.Checks = append(rep.Checks, res)
+	}
+	var want []string
+	for _, c := range rep.Checks {
+		want = append(want, c.KernelParams...)
+	}
+	if k, err := env.kernelCmdline(want); err == nil {
+		rep.KernelCmdline = &k
+	} else {
+		rep.Notes = append(rep.Notes, "no kernel command line proposed: "+env.msg(err))
 	}
 	return rep, nil
 }

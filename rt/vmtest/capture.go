@@ -66,6 +66,9 @@ var CapturePatterns = []string{
 	"/sys/devices/virtual/workqueue/cpumask",
 	"/sys/devices/virtual/workqueue/writeback/cpumask",
 	"/sys/bus/workqueue/devices/writeback/cpumask",
+	"/sys/kernel/rcu_normal", "/sys/kernel/mm/ksm/run",
+	"/sys/devices/system/cpu/cpufreq/boost", "/sys/devices/system/cpu/intel_pstate/no_turbo",
+	"/sys/fs/cgroup/cgroup.controllers",
 }
 
 // CaptureTree writes to w a tar of the files matching patterns (see

@@ -275,6 +275,71 @@ vm_run sysprep-allow sysprep --rt-cpus 1 --allow-irq "$irq" --json`,
 			}},
 		},
 		{
+			// sysprep apply and rollback on a live PREEMPT_RT kernel: RT
+			// throttling on (the default 950000), a default IRQ affinity
+			// that includes the RT CPU, and timer migration on.
+			name:    "apply-rollback",
+			cmdline: goodCmdline,
+			setup: `echo 3 > /proc/irq/default_smp_affinity
+sysctl -w kernel.timer_migration=1 >/dev/null
+vm_file orig_rt_runtime /proc/sys/kernel/sched_rt_runtime_us
+vm_file orig_default_affinity /proc/irq/default_smp_affinity
+vm_file orig_timer_migration /proc/sys/kernel/timer_migration`,
+			parts: []part{{
+				name:  "sysprep",
+				needs: []string{"sysprep"},
+				run: `vm_run before sysprep --rt-cpus 1 --json
+vm_run dryrun sysprep apply --rt-cpus 1 --dry-run
+vm_run apply sysprep apply --rt-cpus 1 --undo /tmp/undo.json
+vm_run after sysprep --rt-cpus 1 --json
+vm_file undo.json /tmp/undo.json
+vm_run rollback sysprep rollback /tmp/undo.json
+vm_file back_rt_runtime /proc/sys/kernel/sched_rt_runtime_us
+vm_file back_default_affinity /proc/irq/default_smp_affinity
+vm_file back_timer_migration /proc/sys/kernel/timer_migration
+vm_run restored sysprep --rt-cpus 1 --json`,
+				check: func(t *testing.T, r *Result) {
+					if got := strings.TrimSpace(string(r.Must(t, "orig_rt_runtime").Data)); got != "950000" {
+						t.Fatalf("guest sched_rt_runtime_us = %q, want the default 950000", got)
+					}
+					fixed := map[string][]string{"sched.rt_runtime": {"warn"}, "irq.default_affinity": {"fail"}, "sched.timer_migration": {"warn"}}
+					before := sysprepJSON(t, r, "before")
+					for id, st := range fixed {
+						wantStatus(t, r, before, id, st...)
+					}
+					if !strings.Contains(string(r.Must(t, "dryrun").Data), "/proc/sys/kernel/sched_rt_runtime_us: 950000 → -1") {
+						t.Errorf("apply --dry-run does not show the change: %s", r.Must(t, "dryrun").Data)
+					}
+					if s := r.Must(t, "apply"); s.RC == 3 {
+						t.Fatalf("sysprep apply could not run: %s%s (QEMU log: %s)", s.Data, stderrOf(t, r, "apply"), r.Log)
+					}
+					out := string(r.Must(t, "apply").Data)
+					for id, st := range fixed {
+						if !strings.Contains(out, id+": "+st[0]+" → pass") {
+							t.Errorf("apply does not report %s: %s → pass:\n%s", id, st[0], out)
+						}
+					}
+					after := sysprepJSON(t, r, "after")
+					for id := range fixed {
+						wantStatus(t, r, after, id, "pass")
+					}
+					if s := r.Must(t, "rollback"); s.RC != 0 {
+						t.Errorf("sysprep rollback exit %d: %s%s", s.RC, s.Data, stderrOf(t, r, "rollback"))
+					}
+					for _, f := range []string{"rt_runtime", "default_affinity", "timer_migration"} {
+						orig, back := r.Must(t, "orig_"+f).Data, r.Must(t, "back_"+f).Data
+						if !bytes.Equal(orig, back) {
+							t.Errorf("%s after rollback = %q, want the original %q", f, back, orig)
+						}
+					}
+					restored := sysprepJSON(t, r, "restored")
+					for id, st := range fixed {
+						wantStatus(t, r, restored, id, st...)
+					}
+				},
+			}},
+		},
+		{
 			name:    "unprivileged",
 			cmdline: goodCmdline,
 			setup:   setRTRuntimeUnlimited,

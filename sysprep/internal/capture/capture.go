@@ -17,6 +17,7 @@ var procFiles = []string{
 	"cmdline", "cpuinfo", "interrupts", "config.gz", "swaps",
 	"sys/kernel/hostname", "sys/kernel/osrelease", "sys/kernel/version", "sys/kernel/ostype", "sys/kernel/arch",
 	"sys/kernel/sched_rt_runtime_us", "sys/kernel/sched_rt_period_us", "sys/kernel/timer_migration",
+	"sys/kernel/nmi_watchdog", "sys/kernel/soft_watchdog", "sys/kernel/numa_balancing", "sys/vm/stat_interval",
 	"irq/default_smp_affinity",
 	"irq/[0-9]*/smp_affinity", "irq/[0-9]*/smp_affinity_list",
 	"irq/[0-9]*/effective_affinity", "irq/[0-9]*/effective_affinity_list",
@@ -43,6 +44,8 @@ var sysFiles = []string{
 	"devices/system/clocksource/clocksource[0-9]*/available_clocksource",
 	"kernel/mm/transparent_hugepage/enabled", "kernel/mm/transparent_hugepage/defrag",
 	"devices/virtual/workqueue/cpumask",
+	"kernel/mm/ksm/run", "kernel/rcu_normal", "devices/system/cpu/cpufreq/boost", "devices/system/cpu/intel_pstate/no_turbo",
+	"fs/cgroup/cgroup.controllers",
 	"class/dmi/id/sys_vendor", "class/dmi/id/product_name", "hypervisor/type",
 	"kernel/debug/irq/irqs/[0-9]*",
 }
@@ -50,10 +53,14 @@ var sysFiles = []string{
 // keptEnv are the environment variables sysprep reads from processes
 // (irqbalance's bans, a container manager's marker); others may hold
 // secrets and are dropped.
+// etcFiles are read from the etc directory next to the proc root (/etc
+// for the live system): the distribution and the boot loader.
+var etcFiles = []string{"os-release", "default/grub", "kernel/cmdline"}
+
 var keptEnv = []string{"IRQBALANCE_BANNED_CPULIST=", "IRQBALANCE_BANNED_CPUS=", "container="}
 
 // Capture copies the files sysprep reads from procRoot and sysRoot into
-// dst/proc and dst/sys, replacing dst. Files that vanish or cannot be read
+// dst/proc, dst/sys and dst/etc, replacing dst. Files that vanish or cannot be read
 // (exited tasks, root-only files) are left out.
 func Capture(procRoot, sysRoot, dst string) error {
 	if err := os.RemoveAll(dst); err != nil {
@@ -62,7 +69,7 @@ func Capture(procRoot, sysRoot, dst string) error {
 	for _, set := range []struct {
 		root, sub string
 		globs     []string
-	}{{procRoot, "proc", procFiles}, {sysRoot, "sys", sysFiles}} {
+	}{{procRoot, "proc", procFiles}, {sysRoot, "sys", sysFiles}, {filepath.Join(filepath.Dir(filepath.Clean(procRoot)), "etc"), "etc", etcFiles}} {
 		for _, g := range set.globs {
 			matches, err := filepath.Glob(filepath.Join(set.root, g))
 			if err != nil {

@@ -26,11 +26,19 @@ type Params struct {
 	IRQNames map[int]string
 	// Processes adds this many ordinary user processes with 4 threads each.
 	Processes int
+	// Untuned leaves the settings tuned's realtime profile changes at
+	// their kernel defaults: NMI and soft-lockup watchdogs on, no
+	// skew_tick or tsc=reliable, NUMA balancing and KSM on,
+	// vm.stat_interval 1, turbo on, timer migration on.
+	Untuned bool
+	// Bootloader is "grub" (an /etc/default/grub), "systemd-boot" (an
+	// /etc/kernel/cmdline) or "" (neither).
+	Bootloader string
 }
 
 // Good is a well-configured 4-CPU PREEMPT_RT box with CPUs 2-3 for real time.
 func Good() Params {
-	return Params{CPUs: 4, RTCPUs: []int{2, 3}, Isolate: true, RT: true, IRQs: 16, Processes: 3}
+	return Params{CPUs: 4, RTCPUs: []int{2, 3}, Isolate: true, RT: true, IRQs: 16, Processes: 3, Bootloader: "grub"}
 }
 
 // Large is a 64-CPU box with 2,000 IRQs, for benchmarks.
@@ -123,17 +131,35 @@ func Files(p Params) map[string]string {
 	} else {
 		f["proc/sys/kernel/sched_rt_runtime_us"] = "-1\n"
 	}
-	f["proc/sys/kernel/timer_migration"] = "0\n"
+	tuned := map[bool]string{true: "1\n", false: "0\n"}
+	f["proc/sys/kernel/timer_migration"] = tuned[p.Untuned]
+	f["proc/sys/kernel/nmi_watchdog"] = tuned[p.Untuned]
+	f["proc/sys/kernel/soft_watchdog"] = tuned[p.Untuned]
+	f["proc/sys/kernel/numa_balancing"] = tuned[p.Untuned]
+	f["sys/kernel/mm/ksm/run"] = tuned[p.Untuned]
+	f["sys/kernel/rcu_normal"] = tuned[!p.Untuned]
+	f["sys/devices/system/cpu/intel_pstate/no_turbo"] = tuned[!p.Untuned]
+	f["proc/sys/vm/stat_interval"] = map[bool]string{true: "1\n", false: "10\n"}[p.Untuned]
 	cmd := "BOOT_IMAGE=/boot/vmlinuz-" + release + " root=/dev/sda1 ro quiet"
 	if p.Isolate {
 		cmd += fmt.Sprintf(" isolcpus=managed_irq,domain,%s nohz_full=%s rcu_nocbs=%s irqaffinity=%s", rt, rt, rt, hkList)
+	}
+	if !p.Untuned {
+		cmd += " skew_tick=1 tsc=reliable nosoftlockup nmi_watchdog=0"
+	}
+	f["etc/os-release"] = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"13\"\nID=debian\n"
+	switch p.Bootloader {
+	case "grub":
+		f["etc/default/grub"] = "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR=`( . /etc/os-release; echo ${NAME:-Debian} ) 2>/dev/null || echo Debian`\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n"
+	case "systemd-boot":
+		f["etc/kernel/cmdline"] = strings.TrimPrefix(cmd, "BOOT_IMAGE=/boot/vmlinuz-"+release+" ") + "\n"
 	}
 	f["proc/cmdline"] = cmd + "\n"
 	preempt := "# CONFIG_PREEMPT_RT is not set\n"
 	if p.RT {
 		preempt = "CONFIG_PREEMPT_RT=y\n"
 	}
-	f["boot/config-"+release] = "#\n# Linux/x86 6.12.43 Kernel Configuration\n#\nCONFIG_HIGH_RES_TIMERS=y\nCONFIG_NO_HZ_FULL=y\n" +
+	f["boot/config-"+release] = "#\n# Linux/x86 6.12.43 Kernel Configuration\n#\nCONFIG_HIGH_RES_TIMERS=y\nCONFIG_NO_HZ_FULL=y\nCONFIG_RCU_NOCB_CPU=y\n" +
 		preempt + "# CONFIG_RT_GROUP_SCHED is not set\nCONFIG_CMDLINE=\"\"\n"
 	var ci strings.Builder
 	for _, c := range all {
@@ -325,6 +351,8 @@ func Files(p Params) map[string]string {
 	f["sys/kernel/mm/transparent_hugepage/defrag"] = "always defer defer+madvise [madvise] never\n"
 	f["sys/devices/virtual/workqueue/cpumask"] = defMask + "\n"
 	f["sys/class/dmi/id/sys_vendor"] = "Siemens AG\n"
+	// cgroup v2, as Debian 12 and 13 mount it.
+	f["sys/fs/cgroup/cgroup.controllers"] = "cpuset cpu io memory hugetlb pids rdma misc\n"
 	return f
 }
 
