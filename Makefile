@@ -4,14 +4,15 @@ BIN       := bin
 CMDS      := sysprep runner
 STATICCHECK_VERSION := v0.8.2
 export CGO_ENABLED := 0
-GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
+GOFLAGS_BUILD := -trimpath -buildvcs=true -ldflags='-s -w'
 
 .PHONY: all build test deps unit race bench lint cross setcap run clean vmtest fixtures-rt
 
 # Debian packages the tests use: cyclictest, stress-ng, strace, setcap and
-# getcap, cmark-gfm; gcc and libc6-dev for the race detector (it needs
+# getcap, cmark-gfm; systemd (systemd-analyze scores the unit) and diffutils
+# (diff -r after a rollback); gcc and libc6-dev for the race detector (it needs
 # cgo); QEMU, a static busybox and xz for the PREEMPT_RT guest (vmtest).
-DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev
+DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev systemd diffutils
 DEPS_VM  := qemu-system-x86 busybox-static xz-utils
 # Packages whose tests mean something under the race detector.
 RACE_PKGS := ./rt ./rt/shm ./rt/stats ./rt/metrics ./rt/cpulist ./rt/internal/cpulease ./rt/rttest \

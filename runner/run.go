@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/rt/buildinfo"
 	"github.com/rtcell/rtcell/rt/metrics"
 	"github.com/rtcell/rtcell/rt/probe"
 	"github.com/rtcell/rtcell/runner/config"
@@ -103,7 +104,7 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(o.Stderr, "warning: %s\n", w)
 	}
-	rep := &report.Report{Config: cfg.File, StartTime: time.Now()}
+	rep := &report.Report{Config: cfg.File, StartTime: time.Now(), Version: buildinfo.String()}
 
 	// Preflight: the sysprep checklist, for the RT CPUs and top priority.
 	var cpus []int

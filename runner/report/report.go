@@ -40,6 +40,9 @@ type Report struct {
 	// NotRealtimeNotice.
 	NotRealtime bool   `json:"not_realtime"`
 	Notice      string `json:"notice,omitempty"`
+	// Version is the rtcell build that made the report (module version,
+	// VCS revision, Go version).
+	Version string `json:"version,omitempty"`
 	// Config is the path of the run's configuration file.
 	Config string `json:"config,omitempty"`
 	// StartTime and EndTime are wall-clock times, RFC 3339 in JSON.

@@ -29,6 +29,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("%s\n\n", NotRealtimeNotice)
 	}
 	p("rtcell run report (%s)\n", Schema)
+	if r.Version != "" {
+		p("%-10s %s\n", "rtcell", r.Version)
+	}
 	h := r.Host
 	rt := "no"
 	if h.Realtime {

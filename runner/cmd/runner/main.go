@@ -4,7 +4,7 @@
 //
 //	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
 //	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
-//	runner version
+//	runner version | --version
 package main
 
 import (
@@ -16,11 +16,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/rt/buildinfo"
 	"github.com/rtcell/rtcell/runner"
 	"github.com/rtcell/rtcell/runner/config"
 )
@@ -28,7 +28,7 @@ import (
 const usage = `usage:
   runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
   runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
-  runner version
+  runner version | --version
 `
 
 // main runs the command. The tasks' worker processes are this binary,
@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return cmdCompare(ctx, args[1:], stdout, stderr)
-	case "version":
+	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version())
 		return 0
 	case "-h", "--help", "help":
@@ -165,14 +165,5 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 func version() string {
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v += " " + s.Value
-			}
-		}
-	}
-	return fmt.Sprintf("runner %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("runner %s %s/%s", buildinfo.String(), runtime.GOOS, runtime.GOARCH)
 }
