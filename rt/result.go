@@ -42,10 +42,12 @@ type Result struct {
 	DeadlineMisses uint64 `json:"deadline_misses"`
 	Overruns       uint64 `json:"overruns"`
 	MissedReleases uint64 `json:"missed_releases"`
-	Migrations     uint64 `json:"migrations"`
-	GCCycles       uint64 `json:"gc_cycles"`
-	HeapAllocs     uint64 `json:"heap_allocs"`
-	MarginNs       int64  `json:"margin_ns,omitempty"`
+	// MaxConsecutiveMisses is the longest run of deadline misses in a row.
+	MaxConsecutiveMisses uint64 `json:"max_consecutive_misses"`
+	Migrations           uint64 `json:"migrations"`
+	GCCycles             uint64 `json:"gc_cycles"`
+	HeapAllocs           uint64 `json:"heap_allocs"`
+	MarginNs             int64  `json:"margin_ns,omitempty"`
 
 	Runtime RuntimeSettings `json:"runtime"`
 	Thread  ThreadState     `json:"thread"`

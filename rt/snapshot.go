@@ -148,13 +148,14 @@ func (s *Snapshot) Result() *Result {
 		JitterMaxNs: h.JitterMaxNs,
 		Exec:        st.Exec.Summary(),
 
-		DeadlineMisses: h.DeadlineMisses,
-		Overruns:       h.Overruns,
-		MissedReleases: h.MissedReleases,
-		Migrations:     h.Migrations,
-		GCCycles:       h.GCCycles,
-		HeapAllocs:     h.HeapAllocs,
-		MarginNs:       h.MarginNs,
+		DeadlineMisses:       h.DeadlineMisses,
+		Overruns:             h.Overruns,
+		MissedReleases:       h.MissedReleases,
+		MaxConsecutiveMisses: h.MaxConsecMiss,
+		Migrations:           h.Migrations,
+		GCCycles:             h.GCCycles,
+		HeapAllocs:           h.HeapAllocs,
+		MarginNs:             h.MarginNs,
 
 		Runtime: RuntimeSettings{
 			GOMAXPROCS:      int(h.GOMAXPROCS),

@@ -111,6 +111,8 @@ type Task struct {
 	DeadlineMisses uint64 `json:"deadline_misses"`
 	Overruns       uint64 `json:"overruns"`
 	MissedReleases uint64 `json:"missed_releases"`
+	// MaxConsecutiveMisses is the longest run of deadline misses in a row.
+	MaxConsecutiveMisses uint64 `json:"max_consecutive_misses"`
 	// GCCycles is the number of GC cycles during the run; it must be 0.
 	GCCycles uint64 `json:"gc_cycles"`
 	// Runtime is the Go runtime settings read back from the worker.
