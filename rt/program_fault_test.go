@@ -193,7 +193,7 @@ func TestProgramSupervisorKilled(t *testing.T) {
 	}
 	cmd.Wait()
 	for _, pid := range pids {
-		for !processGone(pid) {
+		for !rttest.ProcessGone(pid) {
 			if time.Since(killedAt) > time.Second {
 				t.Fatalf("worker %d still alive %v after the supervisor was killed", pid, time.Since(killedAt))
 			}
@@ -201,18 +201,6 @@ func TestProgramSupervisorKilled(t *testing.T) {
 		}
 	}
 	t.Logf("workers %v gone %v after the supervisor's SIGKILL", pids, time.Since(killedAt).Round(time.Millisecond))
-}
-
-// processGone reports whether pid has exited: no such process, or a
-// zombie (a re-parented child may wait a while for its reaper).
-func processGone(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
 }
 
 // TestProgramNonRTFails: a non-RT side that returns an error makes the

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,36 +28,6 @@ func longConfig(t *testing.T, preflight bool) string {
 	return path
 }
 
-// childrenOf lists the child processes of pid.
-func childrenOf(pid int) []int {
-	var kids []int
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
-			n, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			kids = append(kids, n)
-		}
-	}
-	return kids
-}
-
-// gone reports whether pid has exited (no such process, or a zombie).
-func gone(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
-}
-
 // TestRunnerKilled: SIGKILL of the runner leaves no worker running.
 func TestRunnerKilled(t *testing.T) {
 	rttest.RequireRoot(t)
@@ -75,14 +44,14 @@ func TestRunnerKilled(t *testing.T) {
 		if time.Now().After(end) {
 			t.Fatalf("no worker process appeared in 20 s\n%s", stderr.String())
 		}
-		workers = childrenOf(cmd.Process.Pid)
+		workers = rttest.Children(cmd.Process.Pid)
 	}
 	time.Sleep(200 * time.Millisecond) // let the loop run
 	killed := time.Now()
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	for _, w := range workers {
-		for !gone(w) {
+		for !rttest.ProcessGone(w) {
 			if time.Since(killed) > time.Second {
 				t.Fatalf("worker %d alive %v after the runner's SIGKILL", w, time.Since(killed))
 			}
@@ -178,7 +147,7 @@ func TestCPULease(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { first.Process.Signal(syscall.SIGTERM); first.Wait() }()
-	for end := time.Now().Add(20 * time.Second); len(childrenOf(first.Process.Pid)) == 0; time.Sleep(20 * time.Millisecond) {
+	for end := time.Now().Add(20 * time.Second); len(rttest.Children(first.Process.Pid)) == 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatal("the first runner started no worker in 20 s")
 		}

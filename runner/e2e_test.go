@@ -219,7 +219,7 @@ func TestSIGTERM(t *testing.T) {
 	}
 	// A second after the worker appears (it may start late on a busy
 	// box), the loop has run hundreds of cycles.
-	for i := 0; i < 400 && childOf(cmd.Process.Pid) == 0; i++ {
+	for i := 0; i < 400 && firstChild(cmd.Process.Pid) == 0; i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(1500 * time.Millisecond)
@@ -282,7 +282,7 @@ func TestWorkerKilled(t *testing.T) {
 	var worker int
 	for i := 0; i < 100 && worker == 0; i++ {
 		time.Sleep(50 * time.Millisecond)
-		worker = childOf(cmd.Process.Pid)
+		worker = firstChild(cmd.Process.Pid)
 	}
 	if worker == 0 {
 		cmd.Process.Kill()
@@ -310,24 +310,6 @@ func TestWorkerKilled(t *testing.T) {
 	if rep.Verdict != report.VerdictFailed || rep.Tasks[0].Error == "" || rep.Tasks[0].Cycles == 0 {
 		t.Errorf("verdict %q, task error %q, cycles %d; want failed, an error, the last statistics", rep.Verdict, rep.Tasks[0].Error, rep.Tasks[0].Cycles)
 	}
-}
-
-// childOf returns a child process of pid, or 0.
-func childOf(pid int) int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		if ppid, _ := strconv.Atoi(f[1]); ppid == pid {
-			n, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			return n
-		}
-	}
-	return 0
 }
 
 // TestBadConfigs: each bad config is refused with exit 2, an error naming
@@ -536,5 +518,13 @@ func metricValue(t *testing.T, text, series string) float64 {
 		}
 	}
 	t.Fatalf("no series %s in:\n%s", series, text)
+	return 0
+}
+
+// firstChild returns a child process of pid, or 0.
+func firstChild(pid int) int {
+	if kids := rttest.Children(pid); len(kids) > 0 {
+		return kids[0]
+	}
 	return 0
 }
