@@ -13,10 +13,11 @@ import (
 	"github.com/rtcell/rtcell/rt/rttest"
 )
 
-var summaryRE = regexp.MustCompile(`(?m)^SUMMARY produced=(\d+) dropped=(\d+) left=(\d+) received=(\d+) lost=(\d+) missing=(\d+) ordered=(\w+) corrupt=(\d+) balanced=(\w+)$`)
+var summaryRE = regexp.MustCompile(`(?m)^SUMMARY produced=(\d+) dropped=(\d+) left=(\d+) received=(\d+) lost=(\d+) missing=(\d+) ordered=(\w+) corrupt=(\d+) balanced=(\w+) reconnects=(\d+)$`)
 
 type summary struct {
 	produced, dropped, left, received, lost, missing, corrupt uint64
+	reconnects                                                uint64
 	ordered, balanced                                         bool
 }
 
@@ -34,7 +35,7 @@ func parseSummary(t *testing.T, out string) summary {
 		return v
 	}
 	return summary{produced: n(1), dropped: n(2), left: n(3), received: n(4), lost: n(5), missing: n(6),
-		ordered: m[7] == "true", corrupt: n(8), balanced: m[9] == "true"}
+		ordered: m[7] == "true", corrupt: n(8), balanced: m[9] == "true", reconnects: n(10)}
 }
 
 // TestGateway runs the example: at nominal load nothing is lost and the
@@ -96,8 +97,8 @@ func TestGateway(t *testing.T) {
 		if s.lost != 0 || s.received != s.produced || s.dropped != 0 || s.left != 0 || s.missing != 0 {
 			t.Errorf("nominal load: %+v; want every sample received", s)
 		}
-		if !s.ordered || s.corrupt != 0 || !s.balanced {
-			t.Errorf("nominal load: %+v; want ordered, intact, balanced", s)
+		if !s.ordered || s.corrupt != 0 || !s.balanced || s.reconnects != 0 {
+			t.Errorf("nominal load: %+v; want ordered, intact, balanced, no reconnection", s)
 		}
 	})
 	for _, policy := range []string{"drop-newest", "overwrite-oldest"} {
