@@ -276,7 +276,7 @@ func TestForwarderOverAckingCollector(t *testing.T) {
 }
 
 // TestCollectorBoundsConnections: 200 idle connections to a collector
-// that serves at most 64 and closes a connection idle for 300 ms: at no
+// that serves at most 64 and closes a connection idle for 1 s: at no
 // time are more than 64 served, the rest are closed at once, the 64 are
 // closed once idle, and memory stays within what 64 idle connections
 // may hold.
@@ -284,7 +284,9 @@ func TestCollectorBoundsConnections(t *testing.T) {
 	const (
 		maxConns = 64
 		dials    = 200
-		idle     = 300 * time.Millisecond
+		// Long enough that all 200 dials are accepted before the first
+		// served connection can time out, even on a loaded machine.
+		idle = time.Second
 		// An idle connection holds a goroutine (a few KiB of stack), a
 		// 4 KiB read buffer and the socket; 64 KiB each is generous,
 		// and far below the ≈ 260 KiB each held before the frame
