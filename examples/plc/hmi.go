@@ -385,7 +385,11 @@ func allowedHosts(o hmiOptions) map[string]bool {
 // Host; POST requests also an absent or same-origin Origin, the token
 // and Content-Type application/json.
 func guard(r *http.Request, o hmiOptions, hosts map[string]bool) (int, string) {
-	if !hosts[strings.ToLower(r.Host)] {
+	host := strings.ToLower(r.Host)
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), "80") // a client omits the default port
+	}
+	if !hosts[host] {
 		return http.StatusForbidden, fmt.Sprintf("host %q is not this HMI's address (a DNS rebinding attack looks like this)", r.Host)
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -455,18 +459,43 @@ func newHMI(p *plc, shutdown context.CancelFunc, o hmiOptions) *hmi {
 		return out
 	})))
 	hosts := allowedHosts(o)
+	var refusals refusalLog
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if code, why := guard(r, o, hosts); code != 0 {
 			if code == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="plc"`)
 			}
-			p.log.printf("plc: refused %s %s from %s: %s", r.Method, r.URL.Path, r.RemoteAddr, why)
+			refusals.log(p.log, time.Now(), fmt.Sprintf("%s %s from %s: %s", r.Method, r.URL.Path, r.RemoteAddr, why))
 			http.Error(w, why, code)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
 	return &hmi{srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
+}
+
+// refusalLog logs refused requests, at most one line a second with the
+// number left out since the last: a flood of refused requests must not
+// flood the log.
+type refusalLog struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+func (rl *refusalLog) log(l *logger, now time.Time, what string) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if now.Sub(rl.last) < time.Second {
+		rl.skipped++
+		return
+	}
+	more := ""
+	if rl.skipped > 0 {
+		more = fmt.Sprintf(" (and %d more refused since the last such line)", rl.skipped)
+	}
+	rl.last, rl.skipped = now, 0
+	l.printf("plc: refused %s%s", what, more)
 }
 
 // loadToken reads the HMI token from path, or makes one from 32 bytes of

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rtcell/rtcell/rt/shm"
 )
@@ -273,5 +274,32 @@ func TestParseFlagsNumbers(t *testing.T) {
 	c, err := parseFlags([]string{"-setpoint", "60", "-enable"})
 	if err != nil || c.setpointC != 60 || !c.enable {
 		t.Errorf("valid flags: %+v, %v", c, err)
+	}
+}
+
+func TestRefusalLog(t *testing.T) {
+	var buf strings.Builder
+	l := newLogger(&buf)
+	var rl refusalLog
+	t0 := time.Now()
+	for i := range 100 {
+		rl.log(l, t0.Add(time.Duration(i)*time.Millisecond), "x")
+	}
+	rl.log(l, t0.Add(1500*time.Millisecond), "y")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], "plc: refused x") || !strings.HasSuffix(lines[1], "plc: refused y (and 99 more refused since the last such line)") {
+		t.Errorf("log:\n%s\nwant 2 lines, the second counting 99 left out", buf.String())
+	}
+}
+
+func TestGuardHostWithoutPort(t *testing.T) {
+	o := hmiOptions{addr: "127.0.0.1:80", bindHost: "127.0.0.1:80"}
+	hosts := allowedHosts(o)
+	for host, want := range map[string]int{"127.0.0.1": 0, "localhost": 0, "[::1]": 0, "127.0.0.1:80": 0, "evil.example": 403, "127.0.0.1:8080": 403} {
+		r, _ := http.NewRequest("GET", "http://x/image", nil)
+		r.Host = host
+		if code, why := guard(r, o, hosts); code != want {
+			t.Errorf("Host %q: %d %s, want %d", host, code, why, want)
+		}
 	}
 }
