@@ -146,13 +146,7 @@ func (f *forwarder) sendOne(ctx context.Context) (int, error) {
 	}
 	f.sent = true
 	f.buf = appendFrame(f.buf[:0], f.batch[:n])
-	// The ack wait ends at ackTimeout, or at ctx's deadline (the end of
-	// the drain) when that comes first.
-	deadline := time.Now().Add(ackTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	f.conn.SetDeadline(deadline)
+	f.conn.SetDeadline(time.Now().Add(ackTimeout))
 	if _, err := f.conn.Write(f.buf); err != nil {
 		f.fail(fmt.Errorf("sending %d samples: %w", n, err))
 		return 0, errDisconnected
