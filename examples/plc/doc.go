@@ -10,12 +10,24 @@
 // Run it as root (SCHED_FIFO, mlockall):
 //
 //	go run ./examples/plc -duration 30s -setpoint 60 -enable
+//	# it prints "plc: HMI token 3f9c…"; every POST must carry it
+//	H=(-H "Authorization: Bearer 3f9c…" -H 'Content-Type: application/json')
 //	curl -s 127.0.0.1:8080/image
-//	curl -s -XPOST -d '{"door":true}' 127.0.0.1:8080/inputs      # the interlock trips
-//	curl -s -XPOST -d '{"fault":"hang"}' 127.0.0.1:8080/inputs   # the scan hangs: watchdog, safe state
-//	curl -s -XPOST -d '{"enable":true}' 127.0.0.1:8080/inputs    # the operator resumes
-//	curl -s 127.0.0.1:8080/metrics                               # the scan's statistics, for Prometheus
-//	curl -s -XPOST 127.0.0.1:8080/shutdown                       # summary and exit
+//	curl -s "${H[@]}" -XPOST -d '{"door":true}' 127.0.0.1:8080/inputs      # the interlock trips
+//	curl -s "${H[@]}" -XPOST -d '{"fault":"hang"}' 127.0.0.1:8080/inputs   # the scan hangs: watchdog, safe state
+//	curl -s "${H[@]}" -XPOST -d '{"enable":true}' 127.0.0.1:8080/inputs    # the operator resumes
+//	curl -s 127.0.0.1:8080/metrics                                         # the scan's statistics, for Prometheus
+//	curl -s "${H[@]}" -XPOST 127.0.0.1:8080/shutdown                       # summary and exit
+//
+// The HMI refuses every POST without the token (generated with
+// crypto/rand at start and printed once, or read from -token-file), with
+// a Content-Type other than application/json, or with an Origin other
+// than its own; and every request whose Host is not its own address
+// (127.0.0.1, localhost or [::1] with its port): together these stop
+// local processes, cross-site requests from any web page, and DNS
+// rebinding. JSON bodies with duplicate or unknown keys are refused, and
+// every number (flags and HMI) must be a finite value in range. It warns
+// on stderr when bound beyond loopback.
 //
 // Faults: "hang" (the cycle never returns: the stall watchdog fires),
 // "slow" (every cycle overruns: the deadline-miss watchdog fires), "kill"

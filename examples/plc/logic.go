@@ -138,11 +138,14 @@ func (s *Scan) Step(in *Inputs, dtS float64) Event {
 
 	// Interlock: the door or an over-temperature cuts the heater. The
 	// over-temperature trip holds until the tank has cooled below ResetC.
+	// The comparisons are written so that a temperature that is not a
+	// number trips: every comparison with NaN is false, so "T >= TripC"
+	// would let a NaN pass the interlock, where "!(T < TripC)" does not.
 	trip := TripNone
 	switch {
 	case in.Door:
 		trip = TripDoor
-	case o.TemperatureC >= TripC || (o.Interlock == TripOverTemp && o.TemperatureC > ResetC):
+	case !(o.TemperatureC < TripC) || (o.Interlock == TripOverTemp && !(o.TemperatureC <= ResetC)):
 		trip = TripOverTemp
 	}
 	if trip != o.Interlock {
@@ -159,8 +162,12 @@ func (s *Scan) Step(in *Inputs, dtS float64) Event {
 	// the setpoint against the losses) and conditional integration (no
 	// wind-up while the output is saturated in the error's direction or
 	// forced off).
+	// A setpoint that is not a finite number in range (the supervisor
+	// checks every input, but the image is shared memory) holds the
+	// heater off: with a NaN setpoint every term below is NaN, and no
+	// clamp, being a comparison, would catch it.
 	u := 0.0
-	if in.Enable && !o.Safe && trip == TripNone {
+	if in.Enable && !o.Safe && trip == TripNone && in.SetpointC >= MinSetpnt && in.SetpointC <= MaxSetpnt {
 		e := in.SetpointC - o.TemperatureC
 		u = (in.SetpointC-AmbientC)/(HeatRate*TauS) + Kp*e + s.integral
 		switch {
@@ -177,6 +184,9 @@ func (s *Scan) Step(in *Inputs, dtS float64) Event {
 		default:
 			s.integral += Ki * e * dtS
 		}
+	}
+	if !(u >= 0 && u <= 1) { // NaN (a corrupt integral) included
+		u, s.integral = 0, 0
 	}
 	o.Heater = u
 

@@ -339,3 +339,43 @@ func FuzzParsePatch(f *testing.F) {
 		}
 	})
 }
+
+// TestScanNaNCannotDisableInterlock feeds the logic inputs and state that
+// are not numbers: the heater stays off or within 0–1, and the
+// over-temperature interlock still trips.
+func TestScanNaNCannotDisableInterlock(t *testing.T) {
+	for _, sp := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), MaxSetpnt + 1, -1} {
+		s := NewScan(Outputs{Cycle: 1, TemperatureC: TripC - 1}, Inputs{})
+		in := Inputs{SetpointC: sp, Enable: true}
+		for range 5000 {
+			s.Step(&in, dt)
+			if h := s.Out.Heater; h != 0 {
+				t.Fatalf("setpoint %g: heater %g, want 0 (the setpoint is not a valid number)", sp, h)
+			}
+			if math.IsNaN(s.Out.TemperatureC) || s.Out.TemperatureC > TripC {
+				t.Fatalf("setpoint %g: temperature %g", sp, s.Out.TemperatureC)
+			}
+		}
+	}
+	// A temperature that is not a number (a corrupt image after a
+	// restart) trips the over-temperature interlock and holds it.
+	s := NewScan(Outputs{Cycle: 1, TemperatureC: math.NaN()}, Inputs{})
+	in := Inputs{SetpointC: 60, Enable: true}
+	ev := s.Step(&in, dt)
+	if ev.Kind != EventTrip || ev.Trip != TripOverTemp || s.Out.Interlock != TripOverTemp || s.Out.Heater != 0 {
+		t.Fatalf("NaN temperature: event %+v, interlock %s, heater %g; want an over-temperature trip, heater 0", ev, s.Out.Interlock, s.Out.Heater)
+	}
+	for range 100 {
+		s.Step(&in, dt)
+		if s.Out.Interlock != TripOverTemp || s.Out.Heater != 0 {
+			t.Fatalf("NaN temperature: interlock %s, heater %g; want the trip held", s.Out.Interlock, s.Out.Heater)
+		}
+	}
+	// A corrupt integral term cannot drive the heater either.
+	s = NewScan(Outputs{Cycle: 1, TemperatureC: 50}, Inputs{})
+	s.integral = math.NaN()
+	s.Step(&in, dt)
+	if h := s.Out.Heater; !(h >= 0 && h <= 1) {
+		t.Fatalf("NaN integral: heater %g, want 0–1", h)
+	}
+}

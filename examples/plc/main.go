@@ -43,6 +43,7 @@ type config struct {
 	maxMisses   int
 	setpointC   float64
 	enable      bool
+	tokenFile   string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -59,14 +60,31 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.maxMisses, "max-misses", 20, "watchdog: this many deadline misses in a row is a fault")
 	fs.Float64Var(&c.setpointC, "setpoint", 40, "initial setpoint, °C")
 	fs.BoolVar(&c.enable, "enable", false, "start with the heater control enabled")
+	fs.StringVar(&c.tokenFile, "token-file", "", "read the HMI's bearer token from this file (at least 16 characters); empty: generate one at start and print it")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
+	// Every number is checked as "inside the range", never as "not
+	// outside it": flag.Float64 accepts NaN and ±Inf, and every
+	// comparison with NaN is false, so "x < min || x > max" lets a NaN
+	// through (a NaN setpoint once disabled the over-temperature trip).
+	switch {
+	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected arguments %q: every option is a flag (see -h)", fs.Args())
-	}
-	if c.setpointC < MinSetpnt || c.setpointC > MaxSetpnt {
-		return c, fmt.Errorf("setpoint %g °C: want %g–%g", c.setpointC, MinSetpnt, MaxSetpnt)
+	case !(c.setpointC >= MinSetpnt && c.setpointC <= MaxSetpnt):
+		return c, fmt.Errorf("-setpoint %g °C: want a number in %g–%g", c.setpointC, MinSetpnt, MaxSetpnt)
+	case !(c.period >= 50*time.Microsecond && c.period <= time.Second):
+		return c, fmt.Errorf("-period %v: want 50µs–1s", c.period)
+	case c.duration < 0:
+		return c, fmt.Errorf("-duration %v: want ≥ 0 (0: until SIGINT or POST /shutdown)", c.duration)
+	case !(c.cpu >= -1 && c.cpu < 4096):
+		return c, fmt.Errorf("-cpu %d: want a CPU number, or -1 for any", c.cpu)
+	case !(c.priority >= 1 && c.priority <= 99):
+		return c, fmt.Errorf("-prio %d: want a SCHED_FIFO priority in 1–99", c.priority)
+	case !(c.stall > 0):
+		return c, fmt.Errorf("-stall %v: want > 0", c.stall)
+	case !(c.maxMisses >= 0):
+		return c, fmt.Errorf("-max-misses %d: want ≥ 0 (0: off)", c.maxMisses)
 	}
 	if c.maxRestarts < 1 {
 		c.maxRestarts = 1
@@ -86,8 +104,8 @@ func main() {
 // program builds the Program. In the worker only the task's name and
 // Setup matter; the loop options come from the supervisor.
 func program(cfg config) rt.Program {
-	p := &plc{cfg: cfg, start: time.Now(), log: newLogger(os.Stdout)}
-	p.ctl = newController(inputs, p.log, Inputs{SetpointC: cfg.setpointC, Enable: cfg.enable})
+	p := &plc{cfg: cfg, start: time.Now(), log: newLogger(os.Stdout), out: outputs.Image}
+	p.ctl = newController(inputs.Image, p.log, Inputs{SetpointC: cfg.setpointC, Enable: cfg.enable})
 	return rt.Program{
 		Tasks: []rt.Task{{
 			Loop: rt.LoopOptions{
@@ -122,6 +140,7 @@ type plc struct {
 	start time.Time
 	ctl   *controller
 	log   *logger
+	out   func() *shm.Image[Outputs] // the output image (a function: it exists once rt.Run has mapped it)
 	sup   atomic.Pointer[rt.Supervisor]
 
 	watchdogs atomic.Int64
@@ -133,11 +152,22 @@ func (p *plc) run(ctx context.Context, sup *rt.Supervisor) error {
 	p.sup.Store(sup)
 	p.ctl.publish()
 
+	token, err := loadToken(p.cfg.tokenFile)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", p.cfg.httpAddr)
 	if err != nil {
 		return fmt.Errorf("listening for the HMI on %s: %w (choose another address with -http, port 0 for any)", p.cfg.httpAddr, err)
 	}
 	p.log.printf("plc: HMI on http://%s (GET /image, POST /inputs, GET /metrics, POST /shutdown)", ln.Addr())
+	if p.cfg.tokenFile == "" {
+		// Printed once, to the operator's terminal or journal only.
+		p.log.printf("plc: HMI token %s (send it as \"Authorization: Bearer %s\" with every POST)", token, token)
+	}
+	if w := exposureWarning(ln.Addr()); w != "" {
+		fmt.Fprint(os.Stderr, w)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -146,7 +176,7 @@ func (p *plc) run(ctx context.Context, sup *rt.Supervisor) error {
 		ctx, c2 = context.WithTimeout(ctx, p.cfg.duration)
 		defer c2()
 	}
-	srv := newHMI(p, cancel)
+	srv := newHMI(p, cancel, hmiOptions{token: token, addr: ln.Addr().String(), bindHost: p.cfg.httpAddr})
 	go srv.serve(ln)
 	defer srv.close()
 	p.log.follow(ctx, events.Ring())
@@ -160,7 +190,7 @@ func (p *plc) run(ctx context.Context, sup *rt.Supervisor) error {
 // disarms the inputs so that a restarted worker comes up with the heater
 // off and stays so until the operator enables again.
 func (p *plc) safeState(ev rt.WatchdogEvent) {
-	img := outputs.Image()
+	img := p.out()
 	var o Outputs
 	img.Read(&o)
 	o.Heater, o.Safe = 0, true
@@ -184,7 +214,7 @@ func (p *plc) safeState(ev rt.WatchdogEvent) {
 func (p *plc) printSummary() {
 	p.summary.Do(func() {
 		var o Outputs
-		outputs.Image().Read(&o)
+		p.out().Read(&o)
 		restarts := 0
 		if sup := p.sup.Load(); sup != nil {
 			if ts := sup.Tasks(); len(ts) > 0 {

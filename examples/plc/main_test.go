@@ -76,9 +76,10 @@ func buildExample(t *testing.T, name string) string {
 }
 
 type hmiClient struct {
-	t    *testing.T
-	base string
-	out  *output
+	t     *testing.T
+	base  string
+	token string
+	out   *output
 }
 
 func (c *hmiClient) image() ImageView {
@@ -97,7 +98,13 @@ func (c *hmiClient) image() ImageView {
 
 func (c *hmiClient) post(path, body string) {
 	c.t.Helper()
-	resp, err := http.Post(c.base+path, "application/json", strings.NewReader(body))
+	req, err := http.NewRequest("POST", c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("POST %s: %v", path, err)
 	}
@@ -124,6 +131,26 @@ func (c *hmiClient) until(what string, cond func(ImageView) bool, each func(Imag
 	}
 	c.t.Fatalf("%s: not reached in %v; last image %+v\n%s", what, waitLimit, v, c.out)
 	return v
+}
+
+// TestFlagsRefused runs the built command with numbers it must refuse:
+// it exits 2 with the reason, before starting anything.
+func TestFlagsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example; skipped with -short")
+	}
+	bin := buildExample(t, "plc")
+	for _, args := range [][]string{
+		{"-setpoint", "NaN", "-enable"},
+		{"-setpoint", "Inf", "-enable"},
+		{"-period", "0s"},
+	} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "plc: "+args[0]) || strings.Contains(string(out), "HMI on") {
+			t.Errorf("plc %q: %v, output %q; want exit status 2 naming the flag, nothing started", args, err, out)
+		}
+	}
 }
 
 // TestPLC runs the example and drives it through its HMI: the outputs
@@ -172,7 +199,17 @@ func TestPLC(t *testing.T) {
 	}()
 
 	addr := out.wait(t, `HMI on http://(\S+) `)[1]
-	c := &hmiClient{t: t, base: "http://" + addr, out: out}
+	token := out.wait(t, `HMI token ([0-9a-f]{64}) `)[1]
+	c := &hmiClient{t: t, base: "http://" + addr, token: token, out: out}
+	// The attack of issue 13, against the real program: refused.
+	req, _ := http.NewRequest("POST", c.base+"/inputs", strings.NewReader(`{"fault":"kill"}`))
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Content-Type", "text/plain")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 401 && resp.StatusCode != 403 {
+		t.Fatalf("a cross-site POST without a token: %s, want 401 or 403", resp.Status)
+	}
 	v := c.until("scan running", func(v ImageView) bool { return v.Task.Running && v.Outputs.Cycle > 0 }, nil)
 	if v.Outputs.Heater != 0 || v.Outputs.TemperatureC > AmbientC+1 {
 		t.Fatalf("disabled at start: heater %g, T %.2f; want 0 and ambient", v.Outputs.Heater, v.Outputs.TemperatureC)

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -48,6 +48,8 @@ type config struct {
 	drain         time.Duration
 	cpu, priority int
 	metricsAddr   string
+	maxConns      int
+	idleTimeout   time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -65,6 +67,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.cpu, "cpu", runtime.NumCPU()-1, "CPU the sampler thread is pinned to (-1: any)")
 	fs.IntVar(&c.priority, "prio", 80, "SCHED_FIFO priority of the sampler thread")
 	fs.StringVar(&c.metricsAddr, "metrics", "", "serve the sampler's statistics for Prometheus on this address (e.g. 127.0.0.1:9101); empty: off")
+	fs.IntVar(&c.maxConns, "max-conns", DefaultMaxConns, "with -collect: connections served at once; more are closed at once")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", DefaultIdleTimeout, "with -collect: close a connection that sends no frame for this long")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -81,6 +85,18 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("-batch %d: want 1–%d", c.batch, MaxBatch)
 	case c.interval <= 0:
 		return c, fmt.Errorf("-interval %v: want > 0", c.interval)
+	case c.collectorWait < 0:
+		return c, fmt.Errorf("-collector-delay %v: want ≥ 0", c.collectorWait)
+	case c.drain < 0:
+		return c, fmt.Errorf("-drain %v: want ≥ 0", c.drain)
+	case c.maxConns < 1:
+		return c, fmt.Errorf("-max-conns %d: want ≥ 1", c.maxConns)
+	case c.idleTimeout <= 0:
+		return c, fmt.Errorf("-idle-timeout %v: want > 0", c.idleTimeout)
+	case !(c.cpu >= -1 && c.cpu < 4096):
+		return c, fmt.Errorf("-cpu %d: want a CPU number, or -1 for any", c.cpu)
+	case !(c.priority >= 1 && c.priority <= 99):
+		return c, fmt.Errorf("-prio %d: want a SCHED_FIFO priority in 1–99", c.priority)
 	}
 	return c, nil
 }
@@ -137,8 +153,9 @@ func runCollector(cfg config) int {
 		fmt.Fprintf(os.Stderr, "sensorgw: listening for gateways on %s: %v\n", cfg.collect, err)
 		return rt.ExitConfig
 	}
-	logf("collector: listening on %s, %v per frame", ln.Addr(), cfg.collectorWait)
-	c := &Collector{Delay: cfg.collectorWait, Logf: logf}
+	c := &Collector{Delay: cfg.collectorWait, Logf: logf, MaxConns: cfg.maxConns, IdleTimeout: cfg.idleTimeout}
+	logf("collector: listening on %s, %v per frame, at most %d connections, each closed after %v idle",
+		ln.Addr(), cfg.collectorWait, cmp.Or(c.MaxConns, DefaultMaxConns), cmp.Or(c.IdleTimeout, DefaultIdleTimeout))
 	if err := c.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "sensorgw:", err)
 		return rt.ExitFailed
@@ -186,11 +203,15 @@ func gateway(ctx context.Context, sup *rt.Supervisor, cfg config) error {
 	} else {
 		close(collDone)
 	}
+	// The first dial must succeed: an address that does not answer at
+	// start is a configuration error. Later failures are retried with
+	// backoff while the ring rides them out.
+	var d net.Dialer
+	dial := func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("connecting to the collector at %s: %w (start one with `sensorgw -collect %s`)", addr, err, addr)
 	}
-	defer conn.Close()
 	// Wait for the sampler's loop to run (it writes its status every
 	// cycle, sampling or not), so that the sampling time is all RT time.
 	for end := time.Now().Add(10 * time.Second); status.Image().Version() == 0; time.Sleep(time.Millisecond) {
@@ -204,11 +225,17 @@ func gateway(ctx context.Context, sup *rt.Supervisor, cfg config) error {
 	}
 	logf("sensorgw: sampling at %d Hz for %v into a %d-sample %s ring; batches of ≤ %d every %v to %s",
 		cfg.rate, cfg.duration, RingCapacity, cfg.policy, cfg.batch, cfg.interval, where)
-	fw := newForwarder(ring, conn, cfg.batch)
+	fw := newForwarder(ring, conn, dial, cfg.batch)
+	fw.logf = logf
+	defer func() {
+		if fw.conn != nil {
+			fw.conn.Close()
+		}
+	}()
 	start := time.Now()
 	control.Image().Write(&Control{Run: true, Ring: ringIdx})
 	rctx, cancel := context.WithTimeout(ctx, cfg.duration)
-	fwErr := fw.run(rctx, cfg.interval)
+	fw.run(rctx, cfg.interval)
 	cancel()
 
 	// Stop sampling and wait until the sampler says it has stopped: no
@@ -221,34 +248,42 @@ func gateway(ctx context.Context, sup *rt.Supervisor, cfg config) error {
 		}
 	}
 	sampled := time.Since(start)
-	if fwErr == nil {
-		fwErr = fw.drain(time.Now().Add(cfg.drain))
-	}
+	fwErr := fw.drain(time.Now().Add(cfg.drain))
 	if fwErr != nil {
 		logf("sensorgw: forwarding stopped: %v", fwErr)
 	}
 	status.Image().Read(&st)
 	report(st, ring.Stats(), ring.Len(), fw, sampled)
-	if fwErr != nil && !errors.Is(fwErr, context.Canceled) {
-		return fwErr
-	}
-	return nil
+	return fwErr
 }
 
 func report(st Status, rs shm.RingStats, left int, fw *forwarder, sampled time.Duration) {
-	a := fw.ack
-	lost := st.Produced - a.Received
+	a := fw.acked
+	// Every count is checked before it is subtracted: acked ≤ popped ≤
+	// produced holds by construction (an ack is only counted when it
+	// answers a frame exactly), and a report that finds otherwise says
+	// so rather than print an underflowed number.
+	var lost uint64
+	if a.Received <= st.Produced {
+		lost = st.Produced - a.Received
+	} else {
+		logf("sensorgw: BUG: %d samples acknowledged of %d produced", a.Received, st.Produced)
+	}
+	unacked := uint64(fw.pending)
 	pct := 0.0
 	if st.Produced > 0 {
 		pct = 100 * float64(lost) / float64(st.Produced)
 	}
-	balanced := rs.Pushed == st.Produced && rs.Pushed == rs.Popped+rs.Dropped+uint64(left) && rs.Popped == fw.popped
+	balanced := rs.Pushed == st.Produced && rs.Pushed == rs.Popped+rs.Dropped+uint64(left) && rs.Popped == fw.popped &&
+		fw.popped == a.Received+unacked
 	fmt.Printf("sensorgw: sampled for %v: produced %d samples (%.0f/s); ring: pushed %d, popped %d, dropped %d (refused by a full ring: %d), left %d; balanced %v\n",
 		sampled.Round(time.Millisecond), st.Produced, float64(st.Produced)/sampled.Seconds(), rs.Pushed, rs.Popped, rs.Dropped, st.Refused, left, balanced)
 	fmt.Printf("sensorgw: collector acked %d samples in %d frames: missing %d, out of order %d, corrupt %d\n",
 		a.Received, fw.frames, a.Missing, a.OutOfOrder, a.Corrupt)
+	fmt.Printf("sensorgw: connection failures %d (bad acks %d), reconnects %d, samples resent %d\n",
+		fw.failures, fw.protoErrs, fw.reconnects, fw.resent)
 	fmt.Printf("sensorgw: end-to-end loss %d of %d (%.2f%%) = dropped %d + left in the ring %d + sent but not acked %d\n",
-		lost, st.Produced, pct, rs.Dropped, left, fw.popped-a.Received)
-	fmt.Printf("SUMMARY produced=%d dropped=%d left=%d received=%d lost=%d missing=%d ordered=%v corrupt=%d balanced=%v\n",
-		st.Produced, rs.Dropped, left, a.Received, lost, a.Missing, a.OutOfOrder == 0, a.Corrupt, balanced)
+		lost, st.Produced, pct, rs.Dropped, left, unacked)
+	fmt.Printf("SUMMARY produced=%d dropped=%d left=%d received=%d lost=%d missing=%d ordered=%v corrupt=%d balanced=%v reconnects=%d\n",
+		st.Produced, rs.Dropped, left, a.Received, lost, a.Missing, a.OutOfOrder == 0, a.Corrupt, balanced, fw.reconnects)
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -13,10 +17,11 @@ import (
 	"github.com/rtcell/rtcell/rt/rttest"
 )
 
-var summaryRE = regexp.MustCompile(`(?m)^SUMMARY produced=(\d+) dropped=(\d+) left=(\d+) received=(\d+) lost=(\d+) missing=(\d+) ordered=(\w+) corrupt=(\d+) balanced=(\w+)$`)
+var summaryRE = regexp.MustCompile(`(?m)^SUMMARY produced=(\d+) dropped=(\d+) left=(\d+) received=(\d+) lost=(\d+) missing=(\d+) ordered=(\w+) corrupt=(\d+) balanced=(\w+) reconnects=(\d+)$`)
 
 type summary struct {
 	produced, dropped, left, received, lost, missing, corrupt uint64
+	reconnects                                                uint64
 	ordered, balanced                                         bool
 }
 
@@ -34,7 +39,7 @@ func parseSummary(t *testing.T, out string) summary {
 		return v
 	}
 	return summary{produced: n(1), dropped: n(2), left: n(3), received: n(4), lost: n(5), missing: n(6),
-		ordered: m[7] == "true", corrupt: n(8), balanced: m[9] == "true"}
+		ordered: m[7] == "true", corrupt: n(8), balanced: m[9] == "true", reconnects: n(10)}
 }
 
 // TestGateway runs the example: at nominal load nothing is lost and the
@@ -96,8 +101,8 @@ func TestGateway(t *testing.T) {
 		if s.lost != 0 || s.received != s.produced || s.dropped != 0 || s.left != 0 || s.missing != 0 {
 			t.Errorf("nominal load: %+v; want every sample received", s)
 		}
-		if !s.ordered || s.corrupt != 0 || !s.balanced {
-			t.Errorf("nominal load: %+v; want ordered, intact, balanced", s)
+		if !s.ordered || s.corrupt != 0 || !s.balanced || s.reconnects != 0 {
+			t.Errorf("nominal load: %+v; want ordered, intact, balanced, no reconnection", s)
 		}
 	})
 	for _, policy := range []string{"drop-newest", "overwrite-oldest"} {
@@ -118,5 +123,128 @@ func TestGateway(t *testing.T) {
 				t.Errorf("overwrite-oldest: no gap in what arrived: %+v; the oldest samples should have been overwritten", s)
 			}
 		})
+	}
+	t.Run("collector restarts", func(t *testing.T) {
+		t.Parallel()
+		rttest.LeaseCPU(t, 0)
+		// A free port for the collector, which is killed and started
+		// again on the same address while the gateway runs.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		startCollector := func() (*exec.Cmd, *bytes.Buffer) {
+			var out bytes.Buffer
+			c := exec.Command(bin, "-collect", addr)
+			c.Stdout, c.Stderr = &out, &out
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Until it listens: the gateway's first dial must succeed.
+			for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if conn, err := net.Dial("tcp", addr); err == nil {
+					conn.Close()
+					return c, &out
+				}
+			}
+			c.Process.Kill()
+			c.Wait()
+			t.Fatalf("the collector did not listen on %s: %s", addr, out.String())
+			return nil, nil
+		}
+		stopCollector := func(c *exec.Cmd) {
+			c.Process.Signal(os.Interrupt)
+			c.Wait()
+		}
+		coll, collOut := startCollector()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		gw := exec.CommandContext(ctx, bin, "-cpu", "0", "-duration", "4s", "-collector", addr)
+		sampling := make(chan struct{})
+		var out bytes.Buffer
+		var errb bytes.Buffer
+		gw.Stdout, gw.Stderr = &watchWriter{w: &out, want: "sensorgw: sampling at", seen: sampling}, &errb
+		if err := gw.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Once sampling has run 1 s, the collector dies and comes back
+		// 500 ms later.
+		restarted := make(chan *exec.Cmd, 1)
+		gwDone := make(chan struct{})
+		go func() {
+			select {
+			case <-sampling:
+			case <-gwDone: // the gateway ended without sampling
+				stopCollector(coll)
+				restarted <- nil
+				return
+			}
+			time.Sleep(time.Second)
+			stopCollector(coll)
+			time.Sleep(500 * time.Millisecond)
+			c, _ := startCollectorQuiet(bin, addr)
+			restarted <- c
+		}()
+		err = gw.Wait()
+		close(gwDone)
+		if c := <-restarted; c != nil {
+			defer stopCollector(c)
+		}
+		t.Logf("sensorgw:\n%s%s\nfirst collector:\n%s", out.String(), errb.String(), collOut.String())
+		if err != nil {
+			t.Fatalf("sensorgw: %v", err)
+		}
+		s := parseSummary(t, out.String())
+		if s.reconnects < 1 {
+			t.Fatalf("the collector died and came back, but the gateway did not reconnect: %+v", s)
+		}
+		if !s.balanced || s.lost != s.dropped || s.left != 0 || s.corrupt != 0 {
+			t.Errorf("after a collector restart: %+v; want balanced, every sample not dropped by the ring received", s)
+		}
+	})
+}
+
+// watchWriter writes to w and closes seen once the output contains want.
+type watchWriter struct {
+	w    io.Writer
+	want string
+	seen chan struct{}
+	buf  []byte
+	done bool
+}
+
+func (ww *watchWriter) Write(p []byte) (int, error) {
+	if !ww.done {
+		ww.buf = append(ww.buf, p...)
+		if bytes.Contains(ww.buf, []byte(ww.want)) {
+			ww.done = true
+			close(ww.seen)
+		}
+	}
+	return ww.w.Write(p)
+}
+
+// startCollectorQuiet starts `sensorgw -collect addr`, retrying while the
+// address is still held by the collector just stopped.
+func startCollectorQuiet(bin, addr string) (*exec.Cmd, error) {
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c := exec.Command(bin, "-collect", addr)
+		if err := c.Start(); err != nil {
+			return nil, err
+		}
+		time.Sleep(100 * time.Millisecond)
+		if c.ProcessState == nil {
+			if conn, err := net.Dial("tcp", addr); err == nil {
+				conn.Close()
+				return c, nil
+			}
+		}
+		c.Process.Kill()
+		c.Wait()
+		if time.Now().After(end) {
+			return nil, fmt.Errorf("the collector did not listen on %s again", addr)
+		}
 	}
 }

@@ -99,9 +99,14 @@ func (a Ack) encode() [ackBytes]byte {
 	return b
 }
 
-// readAck reads one ack and checks it against the previous one: the
-// totals never go down.
-func readAck(r io.Reader, prev Ack) (Ack, error) {
+// readAck reads the ack of a frame of n samples and checks it against
+// the connection's previous ack. The collector acks each frame once it
+// has processed it, so Received must grow by exactly n; an ack that says
+// more was received than was sent (or less) is a protocol error, never
+// a count to subtract from (an over-acking collector once made the loss
+// counter underflow to 18446644073709553594). The other totals never go
+// down; OutOfOrder and Corrupt grow by at most n.
+func readAck(r io.Reader, prev Ack, n int) (Ack, error) {
 	var b [ackBytes]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return prev, fmt.Errorf("reading the collector's ack: %w", err)
@@ -114,6 +119,12 @@ func readAck(r io.Reader, prev Ack) (Ack, error) {
 	}
 	if a.Received < prev.Received || a.Missing < prev.Missing || a.OutOfOrder < prev.OutOfOrder || a.Corrupt < prev.Corrupt {
 		return prev, fmt.Errorf("ack %+v goes below the previous %+v: %w", a, prev, ErrFrame)
+	}
+	if a.Received-prev.Received != uint64(n) {
+		return prev, fmt.Errorf("ack for %d samples after a frame of %d: %w", a.Received-prev.Received, n, ErrFrame)
+	}
+	if a.OutOfOrder-prev.OutOfOrder > uint64(n) || a.Corrupt-prev.Corrupt > uint64(n) {
+		return prev, fmt.Errorf("ack %+v counts more bad samples than the %d sent since %+v: %w", a, n, prev, ErrFrame)
 	}
 	return a, nil
 }

@@ -61,14 +61,35 @@ func TestReadFrameMalformed(t *testing.T) {
 func TestReadAck(t *testing.T) {
 	a := Ack{Received: 10, Missing: 2, OutOfOrder: 1, Corrupt: 0}
 	b := a.encode()
-	got, err := readAck(bytes.NewReader(b[:]), Ack{Received: 5})
+	got, err := readAck(bytes.NewReader(b[:]), Ack{Received: 5}, 5)
 	if err != nil || got != a {
 		t.Fatalf("readAck: %+v, %v; want %+v", got, err, a)
 	}
-	if _, err := readAck(bytes.NewReader(b[:]), Ack{Received: 11}); !errors.Is(err, ErrFrame) {
-		t.Errorf("an ack below the previous one: %v, want ErrFrame", err)
+	for _, tc := range []struct {
+		name string
+		prev Ack
+		n    int
+	}{
+		{"below the previous one", Ack{Received: 11}, 1},
+		{"more than was sent", Ack{Received: 5}, 4},
+		{"less than was sent", Ack{Received: 5}, 6},
+		{"more than was ever sent", Ack{}, 3},
+		{"missing going down", Ack{Received: 9, Missing: 3}, 1},
+	} {
+		if got, err := readAck(bytes.NewReader(b[:]), tc.prev, tc.n); !errors.Is(err, ErrFrame) || got != tc.prev {
+			t.Errorf("an ack %s: %+v, %v; want ErrFrame and the previous ack", tc.name, got, err)
+		}
 	}
-	if _, err := readAck(bytes.NewReader(b[:20]), Ack{}); !errors.Is(err, io.ErrUnexpectedEOF) {
+	bad := Ack{Received: 10, OutOfOrder: 5}.encode()
+	if _, err := readAck(bytes.NewReader(bad[:]), Ack{Received: 9}, 1); !errors.Is(err, ErrFrame) {
+		t.Errorf("an ack with more out of order than sent: %v, want ErrFrame", err)
+	}
+	// The underflow of issue 13: an ack far beyond what was sent.
+	huge := Ack{Received: 1<<64 - 99_998_000}.encode()
+	if _, err := readAck(bytes.NewReader(huge[:]), Ack{Received: 2000}, 64); !errors.Is(err, ErrFrame) {
+		t.Errorf("a huge ack: %v, want ErrFrame", err)
+	}
+	if _, err := readAck(bytes.NewReader(b[:20]), Ack{}, 10); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("a short ack: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
