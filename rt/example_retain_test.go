@@ -33,7 +33,7 @@ var retained = rt.DeclareRetain[machine]("machine",
 // saved. (A real firmware calls rt.Main once and picks the start mode
 // from a flag: -cold, -origin.)
 func ExampleDeclareRetain() {
-	retained.SetStart(rt.Origin) // a fresh install: delete any old file
+	retained.SetStart(rt.Origin) // a fresh install: delete any old file; the next Run starts warm
 	defer os.Remove(retained.Path())
 	for run := 1; run <= 2; run++ {
 		_, err := rt.Run(context.Background(), rt.Program{
@@ -53,7 +53,6 @@ func ExampleDeclareRetain() {
 		_, _, _, loaded := retained.Loaded()
 		v, _ := retained.Value()
 		fmt.Printf("run %d: loaded %v, starts %d, cycles %d, setpoint %g\n", run, loaded, v.Starts, v.Cycles, v.Setpoint)
-		retained.SetStart(rt.Warm)
 	}
 	// Output:
 	// run 1: loaded false, starts 1, cycles 100, setpoint 20

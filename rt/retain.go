@@ -58,7 +58,8 @@ type RetainOptions struct {
 	// save is lost if the supervisor itself is killed or the power goes.
 	Interval time.Duration
 	// Start chooses warm (the default), cold or origin start; SetStart
-	// changes it before Run (from a flag, say).
+	// changes it before Run (from a flag, say). Cold and origin apply to
+	// one start: a later Run in the same process starts warm.
 	Start StartMode
 	// Log gets one line per load (which copy, how old) and the warnings
 	// (a bad copy, a cold or origin reset); default the Program's Stderr.
@@ -159,8 +160,9 @@ func (r *Retain[T]) WithDefault(v T) *Retain[T] {
 	return r
 }
 
-// SetStart chooses warm, cold or origin for the next Run. Call it before
-// Run, in the supervisor (workers never load).
+// SetStart chooses warm, cold or origin for the next Run (only: the Runs
+// after it start warm). Call it before Run, in the supervisor (workers
+// never load).
 func (r *Retain[T]) SetStart(m StartMode) {
 	r.mu.Lock()
 	r.opts.Start = m
@@ -289,10 +291,15 @@ func (r *Retain[T]) start(stderr io.Writer) error {
 		}
 		fmt.Fprintf(r.log, "retain %q: cold start: values reset to the defaults\n", r.name)
 	case Origin:
-		if err := r.file.wipe(); err != nil {
+		existed, err := r.file.wipe()
+		if err != nil {
 			return fmt.Errorf("wiping retained data %q: %w", r.name, err)
 		}
-		fmt.Fprintf(r.log, "retain %q: origin start: %s deleted, values reset to the defaults\n", r.name, r.path)
+		what := "no file " + r.path
+		if existed {
+			what = r.path + " deleted"
+		}
+		fmt.Fprintf(r.log, "retain %q: origin start: %s, values reset to the defaults\n", r.name, what)
 	default:
 		return fmt.Errorf("retained data %q: start mode %v: %w", r.name, r.opts.Start, ErrInvalid)
 	}
@@ -303,6 +310,9 @@ func (r *Retain[T]) start(stderr io.Writer) error {
 			return err
 		}
 	}
+	// A reset is a one-time command: a later Run in this process is a
+	// restart, and starts warm.
+	r.opts.Start = Warm
 	r.stop, r.saverDone = make(chan struct{}), make(chan struct{})
 	go r.saver(r.stop, r.saverDone)
 	return nil

@@ -275,18 +275,19 @@ func (rf *retainFile) open() error {
 	return nil
 }
 
-// wipe deletes the file, for an origin start.
-func (rf *retainFile) wipe() error {
+// wipe deletes the file, for an origin start, and reports whether there
+// was one.
+func (rf *retainFile) wipe() (bool, error) {
 	rf.close()
 	rf.seq, rf.slot = 0, -1
 	err := os.Remove(rf.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("deleting %s: %w", rf.path, err)
+		return false, fmt.Errorf("deleting %s: %w", rf.path, err)
 	}
-	return syncDir(filepath.Dir(rf.path))
+	return true, syncDir(filepath.Dir(rf.path))
 }
 
 func (rf *retainFile) close() error {

@@ -3,7 +3,9 @@ package rt
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -234,6 +236,7 @@ func TestRetainFileWrongType(t *testing.T) {
 	if v != (retainOther{}) {
 		t.Fatalf("loaded %+v from another type's file", v)
 	}
+	t.Logf("another type's file: %v", err)
 	// Also with the first slot damaged: the type is in the second.
 	b, _ := os.ReadFile(path)
 	b[retainHeaderSize] ^= 1
@@ -353,6 +356,7 @@ func TestRetainBothSlotsBad(t *testing.T) {
 	if !strings.Contains(log.String(), "no valid copy") || !strings.Contains(log.String(), "defaults") {
 		t.Errorf("log does not say so: %q", log.String())
 	}
+	t.Logf("both slots bad: %s", log.String())
 	r.end()
 }
 
@@ -526,4 +530,124 @@ func TestRetainKill(t *testing.T) {
 	}
 	t.Logf("%d kills in %v: every load valid and one of the last two saves; %d loaded a save the child had not reported, %d slots found bad; %d saves in all",
 		rounds, time.Since(start).Round(time.Millisecond), underWay, badSlots, prev)
+}
+
+// retainProg is retained data of the Program in TestRetainWorkerRestart;
+// declared at package level, so that its workers declare it too.
+var retainProg = DeclareRetain[retainVal]("retain-test",
+	filepath.Join(os.TempDir(), "rtcell-retain-test-"+strconv.Itoa(os.Getpid())+".retain"),
+	RetainOptions{Interval: 20 * time.Millisecond})
+
+// retainTask counts its starts (Flags[0]) and cycles (Count) in
+// retainProg.
+func retainTask(lo LoopOptions) Task {
+	return Task{
+		Loop: lo,
+		Setup: func() (CycleFunc, error) {
+			img := retainProg.Image()
+			var v retainVal
+			if !img.Read(&v) {
+				return nil, errors.New("reading the retained image failed")
+			}
+			v.Flags[0]++
+			img.Write(&v)
+			return func(c *Cycle) bool {
+				v.Count++
+				img.Write(&v)
+				return true
+			}, nil
+		},
+		Watchdog: Watchdog{Restart: true},
+	}
+}
+
+func init() {
+	ExampleTasks = append(ExampleTasks, retainTask(LoopOptions{Name: "retain"}))
+}
+
+// A worker killed by a fault and restarted by the watchdog goes on from
+// the retained value it left in the image, and the end of the run saves
+// the final value.
+func TestRetainWorkerRestart(t *testing.T) {
+	retainProg.SetStart(Origin)
+	defer os.Remove(retainProg.Path())
+	var log bytes.Buffer
+	var beforeKill, atRestart, afterRestart retainVal
+	sum, err := Run(context.Background(), Program{
+		Tasks: []Task{retainTask(LoopOptions{
+			Name:   "retain",
+			Period: time.Millisecond,
+			Thread: ThreadOptions{CPU: -1, Policy: PolicyOther, NoMlock: true, NoDMALatency: true},
+		})},
+		IgnoreMisses: true,
+		Stderr:       &log,
+		Worker:       WorkerOptions{Args: []string{"-test.run=^$"}},
+		NonRT: func(ctx context.Context, sup *Supervisor) error {
+			wait := func(what string, ok func(v retainVal) bool) (retainVal, error) {
+				deadline := time.Now().Add(20 * time.Second)
+				for time.Now().Before(deadline) {
+					if v, _ := retainProg.Value(); ok(v) {
+						return v, nil
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+				v, _ := retainProg.Value()
+				return v, fmt.Errorf("%s: not within 20 s (value %+v)", what, v)
+			}
+			var err error
+			if beforeKill, err = wait("50 cycles", func(v retainVal) bool { return v.Count >= 50 }); err != nil {
+				return err
+			}
+			if err := sup.Kill("retain"); err != nil {
+				return err
+			}
+			// The new worker starts from the dead one's last write.
+			if atRestart, err = wait("restart", func(v retainVal) bool { return v.Flags[0] == 2 }); err != nil {
+				return err
+			}
+			afterRestart, err = wait("50 more cycles", func(v retainVal) bool { return v.Count >= atRestart.Count+50 })
+			return err
+		},
+	})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	if len(sum.Tasks) != 1 || sum.Tasks[0].Restarts != 1 {
+		t.Fatalf("want 1 restart: %+v\n%s", sum.Tasks, log.String())
+	}
+	// The restarted worker went on from the count the killed one had
+	// reached, not from 0 or the last save.
+	if atRestart.Count < beforeKill.Count || afterRestart.Count < atRestart.Count+50 {
+		t.Fatalf("count %d before the kill, %d when the new worker started, %d later; want no step back and 50 more",
+			beforeKill.Count, atRestart.Count, afterRestart.Count)
+	}
+	final, _ := retainProg.Value()
+	v, ld, err := loadVal(t, retainProg.Path())
+	if err != nil || !ld.OK || v != final || v.Flags[0] != 2 {
+		t.Fatalf("file after the run: %+v %+v %v; want the final value %+v", v, ld, err, final)
+	}
+}
+
+// A cold or origin start is a one-time command: the next Run of the same
+// program is warm.
+func TestRetainResetOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "once.retain")
+	for _, mode := range []StartMode{Cold, Origin} {
+		r := testRetain[retainVal](t, path, RetainOptions{Start: mode})
+		for i, want := range []StartMode{mode, Warm} {
+			if err := r.start(&bytes.Buffer{}); err != nil {
+				t.Fatal(err)
+			}
+			r.img.Write(&retainVal{Count: uint64(i + 1)})
+			if err := r.end(); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.LoadInfo().Mode; got != want {
+				t.Errorf("start %d after %v: mode %v, want %v", i+1, mode, got, want)
+			}
+		}
+		if _, _, _, ok := r.Loaded(); !ok {
+			t.Errorf("the warm start after %v loaded nothing", mode)
+		}
+	}
 }
