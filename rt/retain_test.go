@@ -534,9 +534,18 @@ func TestRetainKill(t *testing.T) {
 
 // retainProg is retained data of the Program in TestRetainWorkerRestart;
 // declared at package level, so that its workers declare it too.
-var retainProg = DeclareRetain[retainVal]("retain-test",
-	filepath.Join(os.TempDir(), "rtcell-retain-test-"+strconv.Itoa(os.Getpid())+".retain"),
-	RetainOptions{Interval: 20 * time.Millisecond})
+// TestRetainProgramKilled sets its file through envRetainPath, for all
+// its program's processes.
+var retainProg = DeclareRetain[retainVal]("retain-test", retainTestPath(), RetainOptions{Interval: 20 * time.Millisecond})
+
+const envRetainPath = "RTCELL_RETAIN_PATH"
+
+func retainTestPath() string {
+	if p := os.Getenv(envRetainPath); p != "" {
+		return p
+	}
+	return filepath.Join(os.TempDir(), "rtcell-retain-test-"+strconv.Itoa(os.Getpid())+".retain")
+}
 
 // retainTask counts its starts (Flags[0]) and cycles (Count) in
 // retainProg.
@@ -563,6 +572,16 @@ func retainTask(lo LoopOptions) Task {
 
 func init() {
 	ExampleTasks = append(ExampleTasks, retainTask(LoopOptions{Name: "retain"}))
+	programs["retain"] = func() Program {
+		return Program{
+			Tasks: []Task{retainTask(LoopOptions{
+				Name:   "retain",
+				Period: time.Millisecond,
+				Thread: ThreadOptions{CPU: -1, Policy: PolicyOther, NoMlock: true, NoDMALatency: true},
+			})},
+			IgnoreMisses: true,
+		}
+	}
 }
 
 // A worker killed by a fault and restarted by the watchdog goes on from
@@ -650,4 +669,54 @@ func TestRetainResetOnce(t *testing.T) {
 			t.Errorf("the warm start after %v loaded nothing", mode)
 		}
 	}
+}
+
+// A program killed with SIGKILL (supervisor and workers) and started
+// again, 5 times: each start loads what the interval saves last wrote, so
+// the counts never go back and every start is counted.
+func TestRetainProgramKilled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prog.retain")
+	var last retainVal // what the last kill left on disk
+	const rounds = 5
+	for round := 1; round <= rounds; round++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envProgram+"=retain", envRetainPath+"="+path)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until this start's worker ran 30 cycles and a save wrote
+		// them.
+		var seen retainVal
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			v, ld, err := loadVal(t, path)
+			if err == nil && ld.OK {
+				if v.Count < seen.Count || v.Flags[0] < seen.Flags[0] {
+					cmd.Process.Kill()
+					t.Fatalf("round %d: the file went back from %+v to %+v", round, seen, v)
+				}
+				seen = v
+				if v.Flags[0] == uint32(round) && v.Count >= last.Count+30 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("round %d: no save of 30 more cycles from start %d in 20 s (file: %+v %v)\n%s", round, round, seen, err, stderr.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		v, ld, err := loadVal(t, path)
+		if err != nil || !ld.OK || v.Count < seen.Count || v.Flags[0] != uint32(round) {
+			t.Fatalf("round %d: after the kill the file holds %+v (%+v, %v); want ≥ %d cycles and %d starts\n%s",
+				round, v, ld, err, seen.Count, round, stderr.String())
+		}
+		last = v
+	}
+	t.Logf("%d programs killed: %d starts and %d cycles retained", rounds, last.Flags[0], last.Count)
 }
