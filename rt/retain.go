@@ -118,7 +118,7 @@ type RetainLoad struct {
 
 // DeclareRetain declares retained data of type T (pointer-free, fixed
 // size; see shm.NewImage), kept in the file at path, whose directory must
-// exist. Declare it in a package-level var, as DeclareImage; name names
+// exist: Run fails at start otherwise. Declare it in a package-level var, as DeclareImage; name names
 // its shared region. The defaults are T's zero value unless WithDefault
 // sets others. DeclareRetain panics if T cannot be placed in shared
 // memory, naming the field.
@@ -302,6 +302,11 @@ func (r *Retain[T]) start(stderr io.Writer) error {
 		fmt.Fprintf(r.log, "retain %q: origin start: %s, values reset to the defaults\n", r.name, what)
 	default:
 		return fmt.Errorf("retained data %q: start mode %v: %w", r.name, r.opts.Start, ErrInvalid)
+	}
+	// A missing directory fails the start rather than every save of a
+	// long run. (The file itself is created by the first save.)
+	if err := r.file.checkDir(); err != nil {
+		return fmt.Errorf("retained data %q: %w", r.name, err)
 	}
 	r.img.Write(&v)
 	r.savedVer = r.img.Version()

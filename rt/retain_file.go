@@ -243,6 +243,9 @@ func (rf *retainFile) save(value []byte, at time.Time) error {
 
 // open opens the file for saves, creating it if needed.
 func (rf *retainFile) open() error {
+	if rf.f != nil {
+		return nil
+	}
 	f, err := os.OpenFile(rf.path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		f, err = os.OpenFile(rf.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -272,6 +275,19 @@ func (rf *retainFile) open() error {
 		}
 	}
 	rf.f = f
+	return nil
+}
+
+// checkDir checks that the file's directory exists.
+func (rf *retainFile) checkDir() error {
+	dir := filepath.Dir(rf.path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory of %s: %w", rf.path, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("directory of %s: %s is not a directory: %w", rf.path, dir, ErrInvalid)
+	}
 	return nil
 }
 

@@ -720,3 +720,11 @@ func TestRetainProgramKilled(t *testing.T) {
 	}
 	t.Logf("%d programs killed: %d starts and %d cycles retained", rounds, last.Flags[0], last.Count)
 }
+
+func TestRetainMissingDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "no-such-dir", "x.retain")
+	r := testRetain[retainVal](t, path, RetainOptions{})
+	if err := r.start(&bytes.Buffer{}); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "no-such-dir") {
+		t.Fatalf("start: %v; want an error naming the missing directory", err)
+	}
+}
