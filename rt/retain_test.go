@@ -590,7 +590,7 @@ func init() {
 func TestRetainWorkerRestart(t *testing.T) {
 	retainProg.SetStart(Origin)
 	defer os.Remove(retainProg.Path())
-	var log bytes.Buffer
+	var log lockedBuffer // the supervisor writes from several goroutines
 	var beforeKill, atRestart, afterRestart retainVal
 	sum, err := Run(context.Background(), Program{
 		Tasks: []Task{retainTask(LoopOptions{
@@ -727,4 +727,22 @@ func TestRetainMissingDirectory(t *testing.T) {
 	if err := r.start(&bytes.Buffer{}); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "no-such-dir") {
 		t.Fatalf("start: %v; want an error naming the missing directory", err)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
