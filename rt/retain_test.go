@@ -746,3 +746,17 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+func TestDeclareRetainBadType(t *testing.T) {
+	type bad struct {
+		Count uint64
+		Label string
+	}
+	defer func() {
+		msg, _ := recover().(string)
+		if !strings.Contains(msg, `retained data "bad"`) || !strings.Contains(msg, "Label") || !strings.Contains(msg, "string") {
+			t.Fatalf("panic %q; want one naming the retained data, the field and its kind", msg)
+		}
+	}()
+	DeclareRetain[bad]("bad", filepath.Join(t.TempDir(), "bad.retain"))
+}
