@@ -206,6 +206,11 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 	if err := createRegions(); err != nil {
 		return sum, err
 	}
+	// Retained data (retain.go): load before any worker, save at the end.
+	if err := startRetained(p.Stderr); err != nil {
+		return sum, err
+	}
+	defer endRetained(p.Stderr)
 	sup := &Supervisor{prog: &p, tasks: make([]*taskState, len(p.Tasks))}
 	for i, t := range p.Tasks {
 		sup.tasks[i] = &taskState{task: t}
