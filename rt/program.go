@@ -872,9 +872,20 @@ var (
 
 // DeclareRegion declares a raw shared region of size bytes. Call it from a
 // package-level var initialiser, before Run. Most programs use
-// DeclareImage and DeclareRing instead.
+// DeclareImage and DeclareRing instead. It panics if size is not
+// positive.
 func DeclareRegion(name string, size int) *Region {
+	if size <= 0 {
+		declPanic("region", name, fmt.Errorf("size %d must be positive: %w", size, ErrInvalid))
+	}
 	return declareRegion(name, size, nil, nil)
+}
+
+// declPanic stops a program whose declaration can never work, at
+// start-up, before anything runs: the error names the region and says
+// why (for a type, which field and what kind it is).
+func declPanic(what, name string, err error) {
+	panic(fmt.Errorf("rt: declaring %s %q: %w", what, name, err))
 }
 
 func declareRegion(name string, size int, create, attach func(*shm.Region) error) *Region {
@@ -903,8 +914,16 @@ type SharedImage[T any] struct {
 }
 
 // DeclareImage declares a shared process image of type T (pointer-free,
-// fixed size; see shm.NewImage). Declare it in a package-level var.
+// fixed size; see shm.NewImage). Declare it in a package-level var. It
+// panics, when the package is initialised, if T cannot be placed in
+// shared memory: the error (a *shm.TypeError) names the type, the path
+// of the field and its kind (pointer, string, slice, map, interface,
+// func, chan, uintptr). Use fixed-size arrays ([16]byte for a name)
+// instead.
 func DeclareImage[T any](name string) *SharedImage[T] {
+	if err := shm.CheckType[T](); err != nil {
+		declPanic("image", name, err)
+	}
 	s := &SharedImage[T]{}
 	s.reg = declareRegion(name, shm.ImageSize[T](),
 		func(r *shm.Region) (err error) { s.img, err = shm.NewImage[T](r); return err },
@@ -925,8 +944,19 @@ type SharedRing[T any] struct {
 
 // DeclareRing declares a shared ring of capacity items of type T with the
 // given policy when full (see shm.NewRing). Declare it in a package-level
-// var.
+// var. It panics, when the package is initialised, if T cannot be placed
+// in shared memory (as DeclareImage does), if capacity is not a power of
+// two between 1 and shm.MaxRingCapacity or if p is not a policy.
 func DeclareRing[T any](name string, capacity int, p shm.Policy) *SharedRing[T] {
+	if err := shm.CheckType[T](); err != nil {
+		declPanic("ring", name, err)
+	}
+	if shm.RingSize[T](capacity) == 0 {
+		declPanic("ring", name, fmt.Errorf("capacity %d is not a power of two between 1 and %d: %w", capacity, shm.MaxRingCapacity, ErrInvalid))
+	}
+	if p != shm.DropNewest && p != shm.OverwriteOldest {
+		declPanic("ring", name, fmt.Errorf("unknown policy %v (use shm.DropNewest or shm.OverwriteOldest): %w", p, ErrInvalid))
+	}
 	s := &SharedRing[T]{}
 	s.reg = declareRegion(name, shm.RingSize[T](capacity),
 		func(r *shm.Region) (err error) { s.ring, err = shm.NewRing[T](r, capacity, p); return err },
