@@ -153,6 +153,9 @@ func (o *LoopOptions) normalize() error {
 	if o.Thread.Policy == "" {
 		o.Thread.Policy = PolicyFIFO
 	}
+	if o.Thread.auto() {
+		o.Thread.CPU, o.Thread.Pin = autoCPU(nil), true
+	}
 	return o.Thread.validate()
 }
 

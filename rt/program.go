@@ -209,6 +209,7 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 	if err := p.check(); err != nil {
 		return sum, err
 	}
+	p.Tasks = p.resolveCPUs()
 	if !p.ShareCPUs {
 		lease, err := cpulease.Acquire(p.cpus())
 		if err != nil {
@@ -325,6 +326,27 @@ func (p *Program) check() error {
 		}
 	}
 	return nil
+}
+
+// resolveCPUs returns the tasks with their auto CPUs chosen (see
+// ThreadOptions.CPU): tasks on auto take distinct free isolated CPUs
+// while there are any, in Program order, then the last online CPU.
+func (p *Program) resolveCPUs() []Task {
+	tasks := slices.Clone(p.Tasks)
+	taken := map[int]bool{}
+	for _, t := range tasks {
+		if !t.Loop.Thread.auto() {
+			taken[t.Loop.Thread.CPU] = true
+		}
+	}
+	for i := range tasks {
+		th := &tasks[i].Loop.Thread
+		if th.auto() {
+			th.CPU, th.Pin = autoCPU(func(c int) bool { return taken[c] }), true
+			taken[th.CPU] = true
+		}
+	}
+	return tasks
 }
 
 // cpus lists the CPUs the tasks pin their loops to.

@@ -98,7 +98,7 @@ func init() {
 	programs["leased"] = func() Program {
 		return Program{
 			Tasks: []Task{{Loop: LoopOptions{Name: "scan", Period: time.Millisecond, Cycles: 10,
-				Thread: ThreadOptions{CPU: 0, Policy: PolicyOther, NoMlock: true, NoDMALatency: true}},
+				Thread: ThreadOptions{CPU: 0, Pin: true, Policy: PolicyOther, NoMlock: true, NoDMALatency: true}},
 				Setup: func() (CycleFunc, error) { return func(*Cycle) bool { return true }, nil }}},
 		}
 	}
