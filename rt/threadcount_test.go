@@ -57,8 +57,13 @@ func TestThreadCountersFaults(t *testing.T) {
 	if end.VoluntarySwitches < 1000 {
 		t.Errorf("%d voluntary switches over 1500 sleeping cycles, want ≥ 1000 (counters not the loop thread's?)", end.VoluntarySwitches)
 	}
-	if d := end.MinorFaults - warm.MinorFaults; end.MajorFaults != 0 || d > 8 {
-		t.Errorf("clean loop after warm-up: %d minor faults, %d major in all; want ≤ 8 and 0", d, end.MajorFaults)
+	if end.MajorFaults != 0 {
+		t.Errorf("clean loop: %d major faults, want 0", end.MajorFaults)
+	}
+	if d := end.MinorFaults - warm.MinorFaults; raceEnabled {
+		t.Logf("race detector on: %d minor faults after warm-up, from its shadow memory; not checked", d)
+	} else if d > 8 {
+		t.Errorf("clean loop after warm-up: %d minor faults, want ≤ 8", d)
 	}
 	t.Logf("clean loop: %+v at warm-up, %+v at the end", warm, end)
 }
