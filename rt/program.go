@@ -561,7 +561,7 @@ func (s *Supervisor) check(ts *taskState) {
 		default:
 			return
 		}
-		w.proc.Kill()
+		w.killCounted()
 	}
 	_, last := w.wait()
 	s.mu.Lock()
@@ -621,7 +621,7 @@ func (s *Supervisor) finish() {
 		select {
 		case <-ts.w.proc.Done():
 		case <-deadline:
-			ts.w.proc.Kill()
+			ts.w.killCounted()
 		}
 	}
 	for _, ts := range run {
@@ -693,6 +693,20 @@ type workerProc struct {
 	// stderr keeps the end of what the worker wrote on its stderr (which
 	// also goes on to the program's), for the failure reason.
 	stderr *tailWriter
+	// killedCounters are the loop thread's counters read just before
+	// the supervisor killed the worker, which then cannot publish its own.
+	killedCounters *ThreadCounters
+}
+
+// killCounted kills the worker, first reading its loop thread's counters
+// for the result.
+func (w *workerProc) killCounted() {
+	var snap Snapshot
+	w.tel.Snapshot(&snap.s)
+	if c, ok := snap.ThreadCounters(); ok {
+		w.killedCounters = &c
+	}
+	w.proc.Kill()
 }
 
 // watchdogDetail says why the task watchdog fired.
@@ -775,7 +789,11 @@ func (w *workerProc) wait() (workerExit, *Result) {
 	w.tel.Snapshot(&snap.s)
 	e := workerExit{status: st, err: snap.Err(), finished: snap.Done() && snap.Err() == "" && st.Signal == ""}
 	e.err = failureReason(e.err, e.finished, st.Code, w.stderr.String())
-	return e, snap.Result()
+	res := snap.Result()
+	if snap.s.H.Counted == 0 && w.killedCounters != nil {
+		res.ThreadCounters = *w.killedCounters
+	}
+	return e, res
 }
 
 // failureReason is the worker's own reason for failing: the error it
