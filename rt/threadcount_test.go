@@ -36,6 +36,7 @@ func TestThreadCountersFaults(t *testing.T) {
 	if c := res.ThreadCounters; c.MinorFaults+c.MajorFaults < cycles {
 		t.Errorf("a loop that touches a fresh page each cycle: %+v over %d cycles, want ≥ %d faults", c, cycles, cycles)
 	}
+	t.Logf("a loop that touches a fresh page each cycle, %d cycles: %+v", cycles, res.ThreadCounters)
 
 	w = startTestWorker(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 1500})
 	waitCycles(t, w, 200) // warm-up
