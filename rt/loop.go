@@ -153,6 +153,9 @@ func (o *LoopOptions) normalize() error {
 	if o.Thread.Policy == "" {
 		o.Thread.Policy = PolicyFIFO
 	}
+	if o.Thread.auto() {
+		o.Thread.CPU, o.Thread.Pin = autoCPU(nil), true
+	}
 	return o.Thread.validate()
 }
 
@@ -294,12 +297,19 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 	if len(ts.state.Warnings) > 0 {
 		tel.SetWarnings(ts.state.Warnings)
 	}
+	// The thread's fault and context-switch counts are taken around the
+	// loop, on its own thread, so that they are the loop's alone.
+	base, counted := threadCounters()
+	tel.SetCounterBase(base)
 	beginTelemetry(tel, l.opts, settings, ts.state)
 	gc0, alloc0 := readGC(samples)
 
 	reason := l.cycles(ts)
 
 	gc1, alloc1 := readGC(samples)
+	if end, ok := threadCounters(); ok && counted {
+		tel.SetCounters(end.Sub(base))
+	}
 	tel.Finish(gc1-gc0, alloc1-alloc0, indexOf(stopReasons, reason))
 	restored := ts.undo()
 	if restored {

@@ -72,7 +72,7 @@ func runChild(t *testing.T, name string, rtEnv bool, out any) {
 // same; only the latency is not real-time).
 func testThread() ThreadOptions {
 	if os.Geteuid() == 0 {
-		return ThreadOptions{CPU: lastCPU(), Policy: PolicyFIFO, Priority: 80}
+		return ThreadOptions{CPU: lastCPU(), Pin: true, Policy: PolicyFIFO, Priority: 80}
 	}
 	return ThreadOptions{CPU: -1, Policy: PolicyOther, NoMlock: true, NoDMALatency: true}
 }

@@ -117,11 +117,24 @@ type Task struct {
 	SafeState func(ev WatchdogEvent)
 }
 
-// Watchdog configures the supervision of a task.
+// Watchdog configures the supervision of a task. Its checks are
+// independent; the first that holds fires it.
 type Watchdog struct {
 	// MaxMisses fires the watchdog after this many deadline misses in a
 	// row; 0 turns the check off.
 	MaxMisses int
+	// Time and Sensitivity are CODESYS's task watchdog: it fires on the
+	// Sensitivity-th cycle in a row that took longer than Time, or at
+	// once on one cycle that took longer than Sensitivity × Time. A
+	// cycle's time is counted from its release (the nominal start) to
+	// the end of the cycle function, so a late wake-up counts as well as
+	// a long execution; "longer" is strict. Time 0 turns the check off;
+	// Sensitivity 0 means 1 (fire on the first cycle over Time). The
+	// loop keeps the count itself, so no cycle escapes the check between
+	// two looks of the supervisor, which kills the worker within about
+	// 10 ms of the cycle that fired it.
+	Time        time.Duration
+	Sensitivity int
 	// Stall fires it when no cycle has completed for this long (a hung
 	// cycle function); default the larger of DefaultStall and 20 periods.
 	Stall time.Duration
@@ -142,7 +155,7 @@ func (w Watchdog) stall(period time.Duration) time.Duration {
 // WatchdogEvent says why and when the watchdog fired.
 type WatchdogEvent struct {
 	Task     string
-	Reason   string // "deadline misses", "stalled", "died"
+	Reason   string // "deadline misses", "task watchdog", "stalled", "died"
 	Detail   string
 	At       time.Time
 	Last     *Result // the task's last published statistics
@@ -196,6 +209,7 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 	if err := p.check(); err != nil {
 		return sum, err
 	}
+	p.Tasks = p.resolveCPUs()
 	if !p.ShareCPUs {
 		lease, err := cpulease.Acquire(p.cpus())
 		if err != nil {
@@ -308,12 +322,36 @@ func (p *Program) check() error {
 			return fmt.Errorf("task %q: name longer than %d bytes: %w", t.Loop.Name, telemetry.NameBytes-1, ErrInvalid)
 		}
 		names[t.Loop.Name] = true
+		if wd := t.Watchdog; wd.Time < 0 || wd.Sensitivity < 0 || wd.MaxMisses < 0 || wd.Stall < 0 || wd.MaxRestarts < 0 {
+			return fmt.Errorf("task %q: watchdog %+v: negative setting: %w", t.Loop.Name, wd, ErrInvalid)
+		}
 		lo := t.Loop
 		if err := lo.normalize(); err != nil {
 			return fmt.Errorf("task %q: %w", t.Loop.Name, err)
 		}
 	}
 	return nil
+}
+
+// resolveCPUs returns the tasks with their auto CPUs chosen (see
+// ThreadOptions.CPU): tasks on auto take distinct free isolated CPUs
+// while there are any, in Program order, then the last online CPU.
+func (p *Program) resolveCPUs() []Task {
+	tasks := slices.Clone(p.Tasks)
+	taken := map[int]bool{}
+	for _, t := range tasks {
+		if !t.Loop.Thread.auto() {
+			taken[t.Loop.Thread.CPU] = true
+		}
+	}
+	for i := range tasks {
+		th := &tasks[i].Loop.Thread
+		if th.auto() {
+			th.CPU, th.Pin = autoCPU(func(c int) bool { return taken[c] }), true
+			taken[th.CPU] = true
+		}
+	}
+	return tasks
 }
 
 // cpus lists the CPUs the tasks pin their loops to.
@@ -406,8 +444,39 @@ func (s *Supervisor) Kill(task string) error {
 	return fmt.Errorf("killing task %q: no such running task", task)
 }
 
+// ResetStatistics asks a running task's loop to reset its statistics,
+// as CODESYS's ResetStatistics does, without stopping it: the latency,
+// jitter and execution-time series, the histogram, the worst cycles and
+// the counts of deadline misses, overruns, missed releases and
+// migrations start again from the loop's next cycle. The cycle count,
+// the run of misses in progress (which Watchdog.MaxMisses reads), the
+// task watchdog's state and the thread's fault and context-switch
+// counters keep going. The loop honours the request between cycles,
+// allocation-free; ResetStatistics does not wait for it (a Snapshot
+// taken later shows the reset in StatisticsSince).
+func (s *Supervisor) ResetStatistics(task string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ts := range s.tasks {
+		if ts.task.Loop.Name == task && ts.w != nil && !ts.stopped {
+			ts.w.tel.RequestReset()
+			return nil
+		}
+	}
+	return fmt.Errorf("resetting the statistics of task %q: no such running task", task)
+}
+
+// ResetStatistics asks the task's loop to reset its statistics (see
+// Supervisor.ResetStatistics); it does nothing while the task has no
+// worker.
+func (ti TaskInfo) ResetStatistics() {
+	if ti.tel != nil && ti.Running {
+		ti.tel.RequestReset()
+	}
+}
+
 func (s *Supervisor) start(ts *taskState) error {
-	w, err := startWorker(ts.task.Loop, regionFiles(), s.prog.Worker, s.prog.Stderr)
+	w, err := startWorker(ts.task.Loop, ts.task.Watchdog, regionFiles(), s.prog.Worker, s.prog.Stderr)
 	if err != nil {
 		return fmt.Errorf("starting task %q: %w", ts.task.Loop.Name, err)
 	}
@@ -473,9 +542,10 @@ func (s *Supervisor) check(ts *taskState) {
 			ts.stopped, ts.last = true, res
 			s.mu.Unlock()
 			return
-		case ex.status.Code == worker.ExitSetup && res.Cycles == 0:
+		case res.Cycles == 0 && ex.status.Signal == "" && (ex.status.Code == worker.ExitSetup || res.Start.IsZero()):
 			// Not a crash: the task cannot run at all (privileges, a
-			// bad option, Setup's error). Restarting would not help.
+			// bad option, Setup's error, a main that exited before it
+			// called Run or Main). Restarting would not help.
 			s.mu.Lock()
 			ts.stopped, ts.last = true, res
 			ts.failure = "could not start: " + ex.String()
@@ -489,12 +559,14 @@ func (s *Supervisor) check(ts *taskState) {
 		switch {
 		case wd.MaxMisses > 0 && w.tel.ConsecutiveMisses() >= uint64(wd.MaxMisses):
 			reason, detail = "deadline misses", fmt.Sprintf("%d deadline misses in a row", w.tel.ConsecutiveMisses())
+		case wd.Time > 0 && w.tel.WatchdogTripped():
+			reason, detail = "task watchdog", w.watchdogDetail(wd)
 		case w.stalled(stall):
 			reason, detail = "stalled", fmt.Sprintf("no cycle for %v", stall)
 		default:
 			return
 		}
-		w.proc.Kill()
+		w.killCounted()
 	}
 	_, last := w.wait()
 	s.mu.Lock()
@@ -554,7 +626,7 @@ func (s *Supervisor) finish() {
 		select {
 		case <-ts.w.proc.Done():
 		case <-deadline:
-			ts.w.proc.Kill()
+			ts.w.killCounted()
 		}
 	}
 	for _, ts := range run {
@@ -623,11 +695,41 @@ func lastStats(r *Result) string {
 type workerProc struct {
 	proc *worker.Process
 	tel  *telemetry.Block
+	// stderr keeps the end of what the worker wrote on its stderr (which
+	// also goes on to the program's), for the failure reason.
+	stderr *tailWriter
+	// killedCounters are the loop thread's counters read just before
+	// the supervisor killed the worker, which then cannot publish its own.
+	killedCounters *ThreadCounters
 }
 
-// startWorker starts a worker process for the loop lo, with its
-// telemetry block on fd 3 and files from fd 4 on.
-func startWorker(lo LoopOptions, files []*os.File, wo WorkerOptions, stderr io.Writer) (*workerProc, error) {
+// killCounted kills the worker, first reading its loop thread's counters
+// for the result.
+func (w *workerProc) killCounted() {
+	var snap Snapshot
+	w.tel.Snapshot(&snap.s)
+	if c, ok := snap.ThreadCounters(); ok {
+		w.killedCounters = &c
+	}
+	w.proc.Kill()
+}
+
+// watchdogDetail says why the task watchdog fired.
+func (w *workerProc) watchdogDetail(wd Watchdog) string {
+	var snap Snapshot
+	w.tel.Snapshot(&snap.s)
+	h := &snap.s.H
+	d := time.Duration(h.WdTripNs)
+	sens := max(wd.Sensitivity, 1)
+	if h.WdTripOver >= uint64(sens) {
+		return fmt.Sprintf("%d cycles in a row longer than %v, the last %v (cycle %d)", h.WdTripOver, wd.Time, d, h.WdTripCycle)
+	}
+	return fmt.Sprintf("cycle %d took %v, more than %d × %v", h.WdTripCycle, d, sens, wd.Time)
+}
+
+// startWorker starts a worker process for the loop lo, watched by wd,
+// with its telemetry block on fd 3 and files from fd 4 on.
+func startWorker(lo LoopOptions, wd Watchdog, files []*os.File, wo WorkerOptions, stderr io.Writer) (*workerProc, error) {
 	if err := lo.normalize(); err != nil {
 		return nil, err
 	}
@@ -640,18 +742,25 @@ func startWorker(lo LoopOptions, files []*os.File, wo WorkerOptions, stderr io.W
 		return nil, err
 	}
 	defer f.Close()
+	if wd.Time > 0 {
+		tel.SetWatchdog(int64(wd.Time), uint64(max(wd.Sensitivity, 1)))
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	tail := newTailWriter(stderrTailBytes)
 	proc, err := worker.Start(worker.Spec{Task: lo.Name, Loop: raw}, worker.Options{
 		Path:        wo.Path,
 		Args:        wo.Args,
 		MemoryLimit: wo.MemoryLimit,
-		Stderr:      stderr,
+		Stderr:      io.MultiWriter(stderr, tail),
 		Files:       append([]*os.File{f}, files...),
 	})
 	if err != nil {
 		tel.Close()
 		return nil, err
 	}
-	return &workerProc{proc: proc, tel: tel}, nil
+	return &workerProc{proc: proc, tel: tel, stderr: tail}, nil
 }
 
 // stalled reports whether the worker's loop has published nothing for
@@ -684,10 +793,34 @@ func (w *workerProc) wait() (workerExit, *Result) {
 	var snap Snapshot
 	w.tel.Snapshot(&snap.s)
 	e := workerExit{status: st, err: snap.Err(), finished: snap.Done() && snap.Err() == "" && st.Signal == ""}
-	if e.err == "" && !e.finished && st.Code > 0 {
-		e.err = "the worker exited before its loop ran (its stderr says why)"
+	e.err = failureReason(e.err, e.finished, st.Code, w.stderr.String())
+	res := snap.Result()
+	if snap.s.H.Counted == 0 && w.killedCounters != nil {
+		res.ThreadCounters = *w.killedCounters
 	}
-	return e, snap.Result()
+	return e, res
+}
+
+// failureReason is the worker's own reason for failing: the error it
+// published, whole (the published copy is cut at 2 KiB, its stderr has
+// all of it), or, when it exited without publishing one (a main that
+// exited before Run, say), the end of its stderr.
+func failureReason(published string, finished bool, code int, stderrTail string) string {
+	if cut, ok := strings.CutSuffix(published, telemetry.CutNote); ok {
+		if i := strings.Index(stderrTail, cut); i >= 0 {
+			line, _, _ := strings.Cut(stderrTail[i:], "\n")
+			return line
+		}
+		return published
+	}
+	if published != "" || finished || code <= 0 {
+		return published
+	}
+	tail := strings.TrimSpace(stderrTail)
+	if tail == "" {
+		return "the worker exited before its loop ran, with nothing on its stderr"
+	}
+	return "the worker exited before its loop ran; its stderr ended:\n" + tail
 }
 
 // serveWorker runs, in a worker process, the task its supervisor asked
@@ -784,9 +917,20 @@ var (
 
 // DeclareRegion declares a raw shared region of size bytes. Call it from a
 // package-level var initialiser, before Run. Most programs use
-// DeclareImage and DeclareRing instead.
+// DeclareImage and DeclareRing instead. It panics if size is not
+// positive.
 func DeclareRegion(name string, size int) *Region {
+	if size <= 0 {
+		declPanic("region", name, fmt.Errorf("size %d must be positive: %w", size, ErrInvalid))
+	}
 	return declareRegion(name, size, nil, nil)
+}
+
+// declPanic stops a program whose declaration can never work, at
+// start-up, before anything runs: the error names the region and says
+// why (for a type, which field and what kind it is).
+func declPanic(what, name string, err error) {
+	panic(fmt.Errorf("rt: declaring %s %q: %w", what, name, err))
 }
 
 func declareRegion(name string, size int, create, attach func(*shm.Region) error) *Region {
@@ -815,8 +959,16 @@ type SharedImage[T any] struct {
 }
 
 // DeclareImage declares a shared process image of type T (pointer-free,
-// fixed size; see shm.NewImage). Declare it in a package-level var.
+// fixed size; see shm.NewImage). Declare it in a package-level var. It
+// panics, when the package is initialised, if T cannot be placed in
+// shared memory: the error (a *shm.TypeError) names the type, the path
+// of the field and its kind (pointer, string, slice, map, interface,
+// func, chan, uintptr). Use fixed-size arrays ([16]byte for a name)
+// instead.
 func DeclareImage[T any](name string) *SharedImage[T] {
+	if err := shm.CheckType[T](); err != nil {
+		declPanic("image", name, err)
+	}
 	s := &SharedImage[T]{}
 	s.reg = declareRegion(name, shm.ImageSize[T](),
 		func(r *shm.Region) (err error) { s.img, err = shm.NewImage[T](r); return err },
@@ -837,8 +989,19 @@ type SharedRing[T any] struct {
 
 // DeclareRing declares a shared ring of capacity items of type T with the
 // given policy when full (see shm.NewRing). Declare it in a package-level
-// var.
+// var. It panics, when the package is initialised, if T cannot be placed
+// in shared memory (as DeclareImage does), if capacity is not a power of
+// two between 1 and shm.MaxRingCapacity or if p is not a policy.
 func DeclareRing[T any](name string, capacity int, p shm.Policy) *SharedRing[T] {
+	if err := shm.CheckType[T](); err != nil {
+		declPanic("ring", name, err)
+	}
+	if shm.RingSize[T](capacity) == 0 {
+		declPanic("ring", name, fmt.Errorf("capacity %d is not a power of two between 1 and %d: %w", capacity, shm.MaxRingCapacity, ErrInvalid))
+	}
+	if p != shm.DropNewest && p != shm.OverwriteOldest {
+		declPanic("ring", name, fmt.Errorf("unknown policy %v (use shm.DropNewest or shm.OverwriteOldest): %w", p, ErrInvalid))
+	}
 	s := &SharedRing[T]{}
 	s.reg = declareRegion(name, shm.RingSize[T](capacity),
 		func(r *shm.Region) (err error) { s.ring, err = shm.NewRing[T](r, capacity, p); return err },

@@ -2,9 +2,11 @@ package rt
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -96,7 +98,7 @@ func init() {
 	programs["leased"] = func() Program {
 		return Program{
 			Tasks: []Task{{Loop: LoopOptions{Name: "scan", Period: time.Millisecond, Cycles: 10,
-				Thread: ThreadOptions{CPU: 0, Policy: PolicyOther, NoMlock: true, NoDMALatency: true}},
+				Thread: ThreadOptions{CPU: 0, Pin: true, Policy: PolicyOther, NoMlock: true, NoDMALatency: true}},
 				Setup: func() (CycleFunc, error) { return func(*Cycle) bool { return true }, nil }}},
 		}
 	}
@@ -239,5 +241,37 @@ func TestProgramLeaseBusy(t *testing.T) {
 	want := fmt.Sprintf("CPU 0 is leased by pid %d", holder.Process.Pid)
 	if code != ExitConfig || !strings.Contains(string(out), want) {
 		t.Fatalf("exit %d (%v), want %d with %q:\n%s", code, err, ExitConfig, want, out)
+	}
+}
+
+// TestProgramWorkerExitsEarly: a worker that exits before it runs its
+// loop (a main that checks a flag first, here a shell standing in for
+// it) makes the program refuse to run with ExitConfig, and the error
+// carries the worker's exit status and its own stderr, whole.
+func TestProgramWorkerExitsEarly(t *testing.T) {
+	for _, code := range []int{1, 2} {
+		var errb bytes.Buffer
+		script := fmt.Sprintf("echo 'usage: ctl -addr HOST' >&2; echo 'ctl: -addr is required' >&2; exit %d", code)
+		sum, err := Run(context.Background(), Program{
+			ShareCPUs: true,
+			Stdout:    io.Discard,
+			Stderr:    &errb,
+			Tasks: []Task{{
+				Loop:     LoopOptions{Name: "ctl", Period: time.Millisecond, Thread: testThread()},
+				Setup:    func() (CycleFunc, error) { return func(*Cycle) bool { return true }, nil },
+				Watchdog: Watchdog{Restart: true},
+			}},
+			Worker: WorkerOptions{Path: "/bin/sh", Args: []string{"-c", script}},
+		})
+		want := fmt.Sprintf("task \"ctl\" could not start: exit code %d: the worker exited before its loop ran; its stderr ended:\nusage: ctl -addr HOST\nctl: -addr is required", code)
+		if err == nil || err.Error() != want || sum.Code != ExitConfig {
+			t.Errorf("exit %d: code %d, error:\n%v\nwant %d, error:\n%s", code, sum.Code, err, ExitConfig, want)
+		}
+		if !strings.Contains(errb.String(), "ctl: -addr is required") {
+			t.Errorf("the worker's stderr was not passed through: %q", errb.String())
+		}
+		if strings.Contains(errb.String(), "restarted") {
+			t.Errorf("a worker that never ran was restarted: %q", errb.String())
+		}
 	}
 }

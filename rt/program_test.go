@@ -115,6 +115,55 @@ func init() {
 			}},
 		}
 	}
+	// taskwatchdog: from cycle 30 on each cycle takes about 3 ms, against
+	// a task watchdog of 1 ms with sensitivity 3 (and a period of 5 ms,
+	// so no deadline is missed): it fires on the third slow cycle.
+	programs["taskwatchdog"] = func() Program {
+		lo := progLoop("slow", 0)
+		lo.Period = 5 * time.Millisecond
+		return Program{
+			Tasks: []Task{{
+				Loop: lo,
+				Setup: func() (CycleFunc, error) {
+					return func(c *Cycle) bool {
+						if c.N >= 30 {
+							spin(3 * time.Millisecond)
+						}
+						return true
+					}, nil
+				},
+				Watchdog: Watchdog{Time: time.Millisecond, Sensitivity: 3},
+				SafeState: func(ev WatchdogEvent) {
+					fmt.Printf("SAFE reason=%q cycles=%d overtime=%d\n", ev.Reason, ev.Last.Cycles, ev.Last.MaxOverTime)
+				},
+			}},
+		}
+	}
+	// reset: the non-RT side resets the task's statistics while it runs.
+	programs["reset"] = func() Program {
+		return Program{
+			IgnoreMisses: true,
+			Tasks:        []Task{{Loop: progLoop("counted", 400), Setup: func() (CycleFunc, error) { return func(*Cycle) bool { return true }, nil }}},
+			NonRT: func(ctx context.Context, sup *Supervisor) error {
+				var s Snapshot
+				for sup.Tasks()[0].Snapshot(&s) == nil || s.Cycles() < 100 {
+					time.Sleep(5 * time.Millisecond)
+				}
+				if err := sup.ResetStatistics("counted"); err != nil {
+					return err
+				}
+				if err := sup.ResetStatistics("nosuch"); err == nil {
+					return fmt.Errorf("reset of an unknown task accepted")
+				}
+				for sup.Tasks()[0].Snapshot(&s).StatisticsResets() == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				fmt.Printf("RESET after %d cycles, latency samples %d\n", s.Cycles(), s.Latency().Count)
+				<-ctx.Done()
+				return nil
+			},
+		}
+	}
 	// setupfail: Setup fails in the worker; the program must stop with 2,
 	// not restart the task as if it had crashed.
 	programs["setupfail"] = func() Program {
@@ -243,5 +292,43 @@ func TestProgramSetupFailure(t *testing.T) {
 	}
 	if strings.Contains(out, "SAFE") || strings.Contains(out, "restarted") {
 		t.Errorf("a task that cannot start was treated as a crash:\n%s", out)
+	}
+}
+
+func TestProgramTaskWatchdog(t *testing.T) {
+	out, code := runProgramChild(t, "taskwatchdog")
+	if code != ExitFailed {
+		t.Errorf("exit %d after the task watchdog fired and stopped the task, want %d\n%s", code, ExitFailed, out)
+	}
+	if !strings.Contains(out, `SAFE reason="task watchdog"`) || !strings.Contains(out, `watchdog: task "slow" task watchdog (`) {
+		t.Fatalf("task watchdog did not fire as expected:\n%s", out)
+	}
+	var cycles, over int
+	fmt.Sscanf(out[strings.Index(out, "SAFE"):], "SAFE reason=\"task watchdog\" cycles=%d overtime=%d", &cycles, &over)
+	// It fires on the third slow cycle (cycle 32) or, on a host that
+	// stalled a cycle beyond 3 ms, on that one; the supervisor looks
+	// every 10 ms, so a few more cycles may run before the kill.
+	if cycles < 1 || over < 1 {
+		t.Errorf("fired after %d cycles with %d over time in a row", cycles, over)
+	}
+	if cycles < 33 {
+		t.Logf("fired after %d cycles, before the task slowed down on purpose: the host stalled a cycle", cycles)
+	}
+}
+
+func TestProgramResetStatistics(t *testing.T) {
+	out, code := runProgramChild(t, "reset")
+	var cycles, samples int
+	i := strings.Index(out, "RESET")
+	if i < 0 {
+		t.Fatalf("no RESET line (exit %d):\n%s", code, out)
+	}
+	fmt.Sscanf(out[i:], "RESET after %d cycles, latency samples %d", &cycles, &samples)
+	// The loop kept running and counting cycles; its series restarted.
+	if cycles < 100 || samples >= cycles {
+		t.Errorf("after the reset: %d cycles, %d latency samples; want ≥ 100 cycles and fewer samples", cycles, samples)
+	}
+	if code != ExitOK || !strings.Contains(out, "counted: ") {
+		t.Errorf("exit %d, want 0 with the final summary:\n%s", code, out)
 	}
 }

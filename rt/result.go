@@ -48,6 +48,20 @@ type Result struct {
 	GCCycles             uint64 `json:"gc_cycles"`
 	HeapAllocs           uint64 `json:"heap_allocs"`
 	MarginNs             int64  `json:"margin_ns,omitempty"`
+	// ThreadCounters are the loop thread's page faults and context
+	// switches since the loop started (see ThreadCounters); zero where
+	// the kernel's counts could not be read.
+	ThreadCounters ThreadCounters `json:"thread_counters"`
+	// WatchdogTripped is set when the task watchdog's condition (see
+	// Watchdog.Time) held; MaxOverTime is the longest run of cycles
+	// longer than Watchdog.Time. Both are 0 without a task watchdog.
+	WatchdogTripped bool   `json:"watchdog_tripped,omitempty"`
+	MaxOverTime     uint64 `json:"max_over_time,omitempty"`
+	// StatisticsSince is when the statistics were last reset
+	// (Supervisor.ResetStatistics), zero if never; ResetAtCycle is the
+	// cycle count then. Cycles counts from the start regardless.
+	StatisticsSince time.Time `json:"statistics_since,omitzero"`
+	ResetAtCycle    uint64    `json:"reset_at_cycle,omitempty"`
 
 	Runtime RuntimeSettings `json:"runtime"`
 	Thread  ThreadState     `json:"thread"`

@@ -25,7 +25,7 @@ func TestSchedFIFOApplied(t *testing.T) {
 	var set unix.CPUSet
 	var attrErr, affErr error
 	l := newTestLoop(t, LoopOptions{Period: time.Millisecond, Cycles: 3,
-		Thread: ThreadOptions{CPU: cpu, Policy: PolicyFIFO, Priority: 77}}, func(c *Cycle) bool {
+		Thread: ThreadOptions{CPU: cpu, Pin: true, Policy: PolicyFIFO, Priority: 77}}, func(c *Cycle) bool {
 		if c.N == 0 {
 			tid = unix.Gettid()
 			attr, attrErr = unix.SchedGetAttr(0, 0)

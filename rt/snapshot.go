@@ -114,6 +114,14 @@ func (s *Snapshot) HeartbeatNs() int64 {
 	return s.s.H.StartNs
 }
 
+// StatisticsResets is the number of statistics resets the loop has
+// honoured (see Supervisor.ResetStatistics).
+func (s *Snapshot) StatisticsResets() uint64 { return s.s.H.ResetDone }
+
+// WatchdogTripped reports whether the task watchdog's condition (see
+// Watchdog.Time) has held.
+func (s *Snapshot) WatchdogTripped() bool { return s.s.H.WdTripped != 0 }
+
 // WindowNs is the width of the windows whose maximum latency is kept.
 func (s *Snapshot) WindowNs() int64 { return s.s.H.Stats.Windows.WindowNs }
 
@@ -180,6 +188,12 @@ func (s *Snapshot) Result() *Result {
 		Error:          s.Err(),
 	}
 	r.Thread.Warnings = trimLines(s.s.Warnings())
+	r.ThreadCounters, _ = s.ThreadCounters()
+	r.WatchdogTripped, r.MaxOverTime = h.WdTripped != 0, h.WdMaxOver
+	if h.ResetNs != 0 && h.StartUnixNs != 0 {
+		r.StatisticsSince = time.Unix(0, h.StartUnixNs+(h.ResetNs-h.StartNs))
+		r.ResetAtCycle = h.ResetCycles
+	}
 	if h.StartUnixNs != 0 {
 		r.Start = time.Unix(0, h.StartUnixNs)
 	}

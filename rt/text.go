@@ -3,6 +3,7 @@ package rt
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rtcell/rtcell/rt/stats"
 )
@@ -24,6 +25,15 @@ func (r *Result) Text() string {
 	row("exec", r.Exec)
 	fmt.Fprintf(&b, "  deadline misses %d, overruns %d, missed releases %d, GC cycles %d, heap allocs %d, migrations %d\n",
 		r.DeadlineMisses, r.Overruns, r.MissedReleases, r.GCCycles, r.HeapAllocs, r.Migrations)
+	c := r.ThreadCounters
+	fmt.Fprintf(&b, "  loop thread: minor faults %d, major faults %d, involuntary switches %d, voluntary switches %d\n",
+		c.MinorFaults, c.MajorFaults, c.InvoluntarySwitches, c.VoluntarySwitches)
+	if r.WatchdogTripped || r.MaxOverTime > 0 {
+		fmt.Fprintf(&b, "  task watchdog: longest run over its time %d cycles, tripped %v\n", r.MaxOverTime, r.WatchdogTripped)
+	}
+	if !r.StatisticsSince.IsZero() {
+		fmt.Fprintf(&b, "  statistics since %s (reset at cycle %d)\n", r.StatisticsSince.Format(time.RFC3339Nano), r.ResetAtCycle)
+	}
 	if r.Wake == WakeHybrid {
 		fmt.Fprintf(&b, "  hybrid margin %s\n", us(r.MarginNs))
 	}

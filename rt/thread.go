@@ -18,8 +18,15 @@ const (
 
 // ThreadOptions says how to set up the OS thread that runs a loop.
 type ThreadOptions struct {
-	// CPU pins the thread to one CPU; -1 leaves the affinity alone.
+	// CPU pins the thread to one CPU; -1 leaves the affinity alone. The
+	// zero value means auto: the first isolated CPU (isolcpus=), else
+	// the last online CPU, as the runner's config does (AutoCPU); a
+	// Program gives tasks on auto distinct isolated CPUs while there are
+	// free ones. CPU 0 itself, the housekeeping CPU, takes Pin.
 	CPU int
+	// Pin pins the thread to CPU even when CPU is 0. Any other CPU is
+	// pinned without it.
+	Pin bool
 	// Policy and Priority (1–99 for fifo and rr) are set with sched_setattr.
 	Policy   Policy
 	Priority int
@@ -79,6 +86,9 @@ func (o ThreadOptions) validate() error {
 	if o.CPU < -1 {
 		return fmt.Errorf("cpu %d: want a CPU number or -1: %w", o.CPU, ErrInvalid)
 	}
+	if o.Pin && o.CPU < 0 {
+		return fmt.Errorf("cpu %d with Pin: want a CPU number: %w", o.CPU, ErrInvalid)
+	}
 	return nil
 }
 
@@ -99,3 +109,6 @@ func memlockAdvice() string {
 		"setcap cap_sys_nice,cap_ipc_lock+ep %s), or an unlimited RLIMIT_MEMLOCK "+
 		"(`memlock unlimited` in /etc/security/limits.conf, or LimitMEMLOCK=infinity in a systemd unit)", exe, exe)
 }
+
+// auto reports whether the CPU is left for AutoCPU to choose.
+func (o ThreadOptions) auto() bool { return o.CPU == 0 && !o.Pin }

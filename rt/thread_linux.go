@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/rtcell/rtcell/rt/internal/telemetry"
 	"golang.org/x/sys/unix"
 )
 
@@ -197,4 +198,17 @@ func holdDMALatency() (*os.File, error) {
 func currentTID() int {
 	tid, _, _ := unix.RawSyscall(unix.SYS_GETTID, 0, 0, 0)
 	return int(tid)
+}
+
+// threadCounters reads the calling thread's page faults and context
+// switches (getrusage RUSAGE_THREAD). The caller holds LockOSThread.
+func threadCounters() (telemetry.ThreadCounters, bool) {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_THREAD, &ru) != nil {
+		return telemetry.ThreadCounters{}, false
+	}
+	return telemetry.ThreadCounters{
+		MinFlt: uint64(ru.Minflt), MajFlt: uint64(ru.Majflt),
+		VolCS: uint64(ru.Nvcsw), InvolCS: uint64(ru.Nivcsw),
+	}, true
 }

@@ -2,6 +2,8 @@
 
 package rt
 
+import "github.com/rtcell/rtcell/rt/internal/telemetry"
+
 type threadSetup struct {
 	tid   int
 	state ThreadState
@@ -17,3 +19,5 @@ func setupThread(o ThreadOptions) (*threadSetup, error) {
 func (ts *threadSetup) undo() bool       { return true }
 func (ts *threadSetup) moveTo(int) error { return ErrNotSupported }
 func currentTID() int                    { return 0 }
+
+func threadCounters() (telemetry.ThreadCounters, bool) { return telemetry.ThreadCounters{}, false }

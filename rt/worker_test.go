@@ -30,12 +30,32 @@ func workerTasks() Program {
 		{Loop: LoopOptions{Name: "fail"}, Setup: func() (CycleFunc, error) {
 			return nil, errors.New("the plant is not connected")
 		}},
+		// slow takes about 3 ms from cycle 10 on.
+		{Loop: LoopOptions{Name: "slow"}, Setup: func() (CycleFunc, error) {
+			return func(c *Cycle) bool {
+				if c.N >= 10 {
+					spin(3 * time.Millisecond)
+				}
+				return true
+			}, nil
+		}},
+		// faults maps and touches a fresh page every cycle.
+		{Loop: LoopOptions{Name: "faults"}, Setup: func() (CycleFunc, error) {
+			return func(c *Cycle) bool { touchFreshPage(); return true }, nil
+		}},
 	}}
 }
 
 // startTestWorker starts a worker process of the test binary running the
 // task of workerTasks named o.Name.
 func startTestWorker(t *testing.T, o LoopOptions) *workerProc {
+	t.Helper()
+	return startWatchedWorker(t, o, Watchdog{})
+}
+
+// startWatchedWorker is startTestWorker with a task watchdog armed in
+// the telemetry block.
+func startWatchedWorker(t *testing.T, o LoopOptions, wd Watchdog) *workerProc {
 	t.Helper()
 	if o.Thread.Policy == "" {
 		o.Thread = testThread()
@@ -48,7 +68,7 @@ func startTestWorker(t *testing.T, o LoopOptions) *workerProc {
 	if err := createRegions(); err != nil {
 		t.Fatal(err)
 	}
-	w, err := startWorker(o, regionFiles(), WorkerOptions{Args: []string{"-test.run=^$"}}, os.Stderr)
+	w, err := startWorker(o, wd, regionFiles(), WorkerOptions{Args: []string{"-test.run=^$"}}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +200,7 @@ func TestWorkerSetupError(t *testing.T) {
 	if exit, _ := w.wait(); exit.status.Code != worker.ExitNoTask || !strings.Contains(exit.err, `no task "nosuchtask"`) {
 		t.Errorf("unknown task: exit %+v, want code %d naming the task", exit, worker.ExitNoTask)
 	}
-	if _, err := startWorker(LoopOptions{Name: "noop", Period: time.Microsecond}, nil, WorkerOptions{}, os.Stderr); !errors.Is(err, ErrInvalid) {
+	if _, err := startWorker(LoopOptions{Name: "noop", Period: time.Microsecond}, Watchdog{}, nil, WorkerOptions{}, os.Stderr); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a worker with a 1 µs period: err = %v, want ErrInvalid", err)
 	}
 }

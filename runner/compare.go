@@ -174,7 +174,7 @@ func compareProgram(o CompareOptions) rt.Program {
 	return rt.Program{
 		Tasks: []rt.Task{{
 			Loop: rt.LoopOptions{Name: "compare", Period: o.Interval, Cycles: uint64(o.Loops), Wake: o.Wake,
-				Thread: rt.ThreadOptions{CPU: o.CPU, Policy: rt.PolicyFIFO, Priority: o.Priority}, HistogramUS: o.HistogramUS},
+				Thread: rt.ThreadOptions{CPU: o.CPU, Pin: true, Policy: rt.PolicyFIFO, Priority: o.Priority}, HistogramUS: o.HistogramUS},
 			Setup: func() (rt.CycleFunc, error) { return func(*rt.Cycle) bool { return true }, nil },
 		}},
 		IgnoreMisses: true,

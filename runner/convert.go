@@ -34,6 +34,10 @@ func taskReport(r *rt.Result) report.Task {
 		MissedReleases:       r.MissedReleases,
 		MaxConsecutiveMisses: r.MaxConsecutiveMisses,
 		GCCycles:             r.GCCycles,
+		MinorFaults:          r.ThreadCounters.MinorFaults,
+		MajorFaults:          r.ThreadCounters.MajorFaults,
+		InvoluntarySwitches:  r.ThreadCounters.InvoluntarySwitches,
+		VoluntarySwitches:    r.ThreadCounters.VoluntarySwitches,
 		Runtime: report.Runtime{
 			GOMAXPROCS:      r.Runtime.GOMAXPROCS,
 			AsyncPreemptOff: r.Runtime.AsyncPreemptOff,

@@ -261,7 +261,7 @@ func loopOptions(cfg *config.Config, i int, o Options, nonRT bool) rt.LoopOption
 		Name:        t.Name,
 		Period:      t.Period,
 		Deadline:    t.Deadline,
-		Thread:      rt.ThreadOptions{CPU: t.CPU, Policy: rt.Policy(t.Policy), Priority: t.Priority},
+		Thread:      rt.ThreadOptions{CPU: t.CPU, Pin: true, Policy: rt.Policy(t.Policy), Priority: t.Priority},
 		Wake:        rt.Wake(t.Wake),
 		Overrun:     rt.OverrunPolicy(t.Overrun),
 		Cycles:      t.Cycles,
@@ -275,7 +275,7 @@ func loopOptions(cfg *config.Config, i int, o Options, nonRT bool) rt.LoopOption
 		lo.Duration, lo.Cycles = o.Duration, o.Cycles
 	}
 	if nonRT {
-		lo.Thread = rt.ThreadOptions{CPU: t.CPU, Policy: rt.PolicyOther, NoMlock: true, NoDMALatency: true}
+		lo.Thread = rt.ThreadOptions{CPU: t.CPU, Pin: true, Policy: rt.PolicyOther, NoMlock: true, NoDMALatency: true}
 	}
 	return lo
 }

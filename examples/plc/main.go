@@ -111,7 +111,7 @@ func program(cfg config) rt.Program {
 			Loop: rt.LoopOptions{
 				Name:   taskName,
 				Period: cfg.period,
-				Thread: rt.ThreadOptions{CPU: cfg.cpu, Policy: rt.PolicyFIFO, Priority: cfg.priority},
+				Thread: rt.ThreadOptions{CPU: cfg.cpu, Pin: cfg.cpu >= 0, Policy: rt.PolicyFIFO, Priority: cfg.priority},
 			},
 			Setup: func() (rt.CycleFunc, error) {
 				return newCycle(inputs.Image(), outputs.Image(), events.Ring()), nil

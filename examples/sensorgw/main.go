@@ -117,7 +117,7 @@ func main() {
 			Loop: rt.LoopOptions{
 				Name:   taskName,
 				Period: time.Second / time.Duration(max(cfg.rate, 1)),
-				Thread: rt.ThreadOptions{CPU: cfg.cpu, Policy: rt.PolicyFIFO, Priority: cfg.priority},
+				Thread: rt.ThreadOptions{CPU: cfg.cpu, Pin: cfg.cpu >= 0, Policy: rt.PolicyFIFO, Priority: cfg.priority},
 			},
 			Setup: func() (rt.CycleFunc, error) {
 				return newSampler(control.Image(), status.Image(), samplesDrop.Ring(), samplesOverwrite.Ring()), nil

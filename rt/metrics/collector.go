@@ -280,6 +280,14 @@ func writeFamilies(w *textWriter, data []taskData) {
 		func(r *rt.Result) uint64 { return r.GCCycles })
 	counter("rtcell_task_heap_allocs_total", "Heap allocations in the task's process during the loop. Counted when the loop ends, 0 while it runs.",
 		func(r *rt.Result) uint64 { return r.HeapAllocs })
+	counter("rtcell_task_minor_page_faults_total", "Minor page faults of the task's loop thread since the loop started (first touches of memory; a clean loop has none after its first cycles).",
+		func(r *rt.Result) uint64 { return r.ThreadCounters.MinorFaults })
+	counter("rtcell_task_major_page_faults_total", "Major page faults (waits for the disk) of the task's loop thread since the loop started; must be 0.",
+		func(r *rt.Result) uint64 { return r.ThreadCounters.MajorFaults })
+	counter("rtcell_task_involuntary_context_switches_total", "Times the task's loop thread was preempted since the loop started.",
+		func(r *rt.Result) uint64 { return r.ThreadCounters.InvoluntarySwitches })
+	counter("rtcell_task_voluntary_context_switches_total", "Times the task's loop thread blocked since the loop started (its sleeps between cycles included).",
+		func(r *rt.Result) uint64 { return r.ThreadCounters.VoluntarySwitches })
 
 	const lat = "rtcell_task_wake_latency_seconds"
 	w.family(lat, typeHistogram, "Wake latency per cycle: wake-up time minus release time, as cyclictest measures it. Buckets up to the 1 µs histogram's range count latencies below le exactly; beyond it they are within 1/128 of le.")

@@ -39,7 +39,21 @@ type Image[T any] struct {
 	ver   *atomic.Uint64 // number of completed writes
 	mask  uint64         // slots-1
 	slots [ImageSlots]imageSlot[T]
+	// temps are this process's scratch copies: Read copies the slot into
+	// one and checks it before it touches *dst. A reader claims one with
+	// a CAS on its busy word.
+	temps [ImageTemps]imageTemp[T]
 }
+
+type imageTemp[T any] struct {
+	busy atomic.Uint32
+	v    *T
+}
+
+// ImageTemps is how many goroutines of one process can read one Image at
+// the same moment without Read allocating: each needs a scratch copy of
+// T, and the Image keeps this many (in private memory).
+const ImageTemps = 4
 
 type imageSlot[T any] struct {
 	seq  *atomic.Uint64 // 2n-1 while write n is in progress, 2n when it is complete
@@ -125,6 +139,10 @@ func OpenImage[T any](r *Region) (*Image[T], error) {
 func attachImage[T any](mem []byte, e elemInfo, slots int) *Image[T] {
 	base := unsafe.Pointer(&mem[0])
 	im := &Image[T]{ver: word(base, imageVerOff), mask: uint64(slots - 1)}
+	temps := make([]T, ImageTemps)
+	for i := range im.temps {
+		im.temps[i].v = &temps[i]
+	}
 	stride := uintptr(imageStride(e.size))
 	for i := range im.slots {
 		// With fewer slots, the unused entries alias the used ones; the
@@ -188,11 +206,18 @@ func (im *Image[T]) Write(v *T) {
 }
 
 // Read copies the newest complete value into *dst and reports whether it
-// got a consistent copy. It returns false only when the writer lapped it
-// on every one of ImageReadAttempts attempts (it completed ImageSlots-1
-// writes during each copy); *dst is then unspecified, possibly torn: keep
-// using your previous value. It never blocks and never spins beyond that
-// bound. Allocation-free and nosplit.
+// got a consistent copy. On false *dst is unchanged: keep using your
+// previous value. It returns false only when the writer lapped it on
+// every one of ImageReadAttempts attempts (it completed ImageSlots-1
+// writes during each copy). It never blocks and never spins beyond that
+// bound.
+//
+// Each attempt copies into a scratch copy of T kept by the Image, and
+// only a consistent copy is copied on into *dst: one more copy of T than
+// a plain seqlock read, for a *dst that is never torn. Read is nosplit
+// and allocation-free while at most ImageTemps goroutines of a process
+// read the image at the same moment (an RT loop is its process's only
+// reader); a reader beyond that gets a scratch copy from the heap.
 //
 //go:nosplit
 func (im *Image[T]) Read(dst *T) bool {
@@ -202,10 +227,43 @@ func (im *Image[T]) Read(dst *T) bool {
 
 // ReadVersion is Read that also returns which write the copy holds (its
 // 1-based number; 0 for the zero value before the first write). A reader
-// that sees the version stop moving knows its writer has stalled.
+// that sees the version stop moving knows its writer has stalled. On
+// false *dst is unchanged.
 //
 //go:nosplit
 func (im *Image[T]) ReadVersion(dst *T) (version uint64, ok bool) {
+	for i := range im.temps {
+		t := &im.temps[i]
+		if t.busy.CompareAndSwap(0, 1) {
+			n, ok := im.readInto(t.v)
+			if ok {
+				*dst = *t.v
+			}
+			t.busy.Store(0)
+			return n, ok
+		}
+	}
+	return im.readHeap(dst)
+}
+
+// readHeap is ReadVersion with a scratch copy from the heap, for a reader
+// that found every scratch copy in use.
+//
+//go:noinline
+func (im *Image[T]) readHeap(dst *T) (uint64, bool) {
+	v := new(T)
+	n, ok := im.readInto(v)
+	if ok {
+		*dst = *v
+	}
+	return n, ok
+}
+
+// readInto copies the newest complete value into *v, which may be left
+// torn when it returns false.
+//
+//go:nosplit
+func (im *Image[T]) readInto(v *T) (version uint64, ok bool) {
 	for range ImageReadAttempts {
 		n := im.ver.Load()
 		s := &im.slots[n&im.mask&(ImageSlots-1)]
@@ -215,7 +273,7 @@ func (im *Image[T]) ReadVersion(dst *T) (version uint64, ok bool) {
 			// since a slot's sequence only grows.)
 			continue
 		}
-		*dst = *s.data
+		*v = *s.data
 		loadFence(s.seq)
 		if s.seq.Add(0) == 2*n {
 			return n, true
@@ -227,3 +285,11 @@ func (im *Image[T]) ReadVersion(dst *T) (version uint64, ok bool) {
 // Version is the number of writes completed so far. At 10 kHz it would
 // take 58 million years to overflow.
 func (im *Image[T]) Version() uint64 { return im.ver.Load() }
+
+// CheckType reports whether values of T can be placed in shared memory
+// (as an Image, the items of a Ring): nil, or a *TypeError (ErrType)
+// naming the type, the path of the offending field and its kind.
+func CheckType[T any]() error {
+	_, err := checkType(reflect.TypeFor[T]())
+	return err
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/rt/cpulist"
 )
 
 // Limits enforced by Parse, and the defaults it fills in.
@@ -671,7 +672,6 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 		}
 	}
 	sort.Ints(isoOnline)
-	lastOnline := onlineList[len(onlineList)-1]
 
 	// Names, explicit CPUs.
 	names := map[string]int{}
@@ -702,13 +702,8 @@ func (d *decoder) resolve(raw map[string]any, cfg *Config, sys SysInfo) {
 		if d.set[i].cpu {
 			continue
 		}
-		t.CPU, t.CPUAuto = lastOnline, true
-		for _, c := range isoOnline {
-			if !taken[c] {
-				t.CPU = c
-				break
-			}
-		}
+		t.CPU, _ = cpulist.Auto(onlineList, isoOnline, func(c int) bool { return taken[c] })
+		t.CPUAuto = true
 		taken[t.CPU] = true
 	}
 	// Tasks per CPU.

@@ -115,6 +115,13 @@ type Task struct {
 	MaxConsecutiveMisses uint64 `json:"max_consecutive_misses"`
 	// GCCycles is the number of GC cycles during the run; it must be 0.
 	GCCycles uint64 `json:"gc_cycles"`
+	// MinorFaults and MajorFaults are the loop thread's page faults, and
+	// InvoluntarySwitches and VoluntarySwitches its context switches,
+	// since the loop started, as the kernel counts them.
+	MinorFaults         uint64 `json:"minor_faults"`
+	MajorFaults         uint64 `json:"major_faults"`
+	InvoluntarySwitches uint64 `json:"involuntary_switches"`
+	VoluntarySwitches   uint64 `json:"voluntary_switches"`
 	// Runtime is the Go runtime settings read back from the worker.
 	Runtime Runtime `json:"runtime"`
 	// Worst lists the cycles with the highest latency, worst first.

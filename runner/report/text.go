@@ -116,6 +116,10 @@ func writeTaskText(w io.Writer, t *Task) {
 	}
 	p("  %-10sdeadline misses %d, overruns %d, missed releases %d, GC cycles %d\n", "counters",
 		t.DeadlineMisses, t.Overruns, t.MissedReleases, t.GCCycles)
+	if t.MinorFaults+t.MajorFaults+t.InvoluntarySwitches+t.VoluntarySwitches > 0 {
+		p("  %-10sminor faults %d, major faults %d, involuntary switches %d, voluntary switches %d\n", "thread",
+			t.MinorFaults, t.MajorFaults, t.InvoluntarySwitches, t.VoluntarySwitches)
+	}
 	if n := len(t.Worst); n > 0 {
 		var ws []string
 		for _, x := range t.Worst[:min(n, 3)] {

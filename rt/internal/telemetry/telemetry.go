@@ -27,7 +27,7 @@ import (
 )
 
 // Version is the layout version; a reader refuses other versions.
-const Version = 2
+const Version = 3
 
 const magic = 0x31_6c_6c_65_63_74_72_00 // "\0rtcell1" little-endian
 
@@ -98,6 +98,34 @@ type Header struct {
 	EndUnixNs      int64                     // wall clock; 0 while running
 	Error          [ErrorBytes / 8]uint64    // why the loop could not run
 	Warnings       [WarningsBytes / 8]uint64 // what was not set up, newline-separated
+
+	// Task watchdog (see Watchdog): WdTimeNs and WdSensitivity are set
+	// by the supervisor before the worker starts (0: off); the loop keeps
+	// the rest.
+	WdTimeNs      int64
+	WdSensitivity uint64
+	WdOver        uint64 // cycles in a row whose completion exceeded WdTimeNs, up to the last
+	WdMaxOver     uint64 // the longest such run
+	WdTripped     uint64 // 1 once the watchdog's condition held
+	WdTripNs      int64  // completion time of the cycle that tripped it
+	WdTripCycle   uint64 // that cycle's number (from 0)
+	WdTripOver    uint64 // over-time cycles in a row when it tripped
+
+	// Statistics reset (ResetStatistics): a reader increments ResetReq,
+	// the loop honours it before recording its next cycle and copies it
+	// to ResetDone.
+	ResetReq    uint64
+	ResetDone   uint64
+	ResetNs     int64  // CLOCK_MONOTONIC of the last reset; 0: never
+	ResetCycles uint64 // Cycles when the statistics were last reset
+
+	// Counters of the loop thread, from the kernel: Base* were read by
+	// the loop's thread (getrusage RUSAGE_THREAD) just before its first
+	// cycle, the others are the increase since then, set at the end of
+	// the run (a supervisor reads live values from /proc meanwhile).
+	BaseMinFlt, BaseMajFlt, BaseVolCS, BaseInvolCS uint64
+	MinFlt, MajFlt, VolCS, InvolCS                 uint64
+	Counted                                        uint64 // 1 once the final counters are set
 
 	Stats stats.Task
 }
@@ -243,22 +271,49 @@ func (b *Block) Begin(now, windowNs int64, fill func(h *Header)) {
 	shm.SeqWriteEnd(&h.Seq)
 }
 
+// SetWatchdog arms the task watchdog's per-cycle bookkeeping: a cycle
+// whose completion (release to end) exceeds timeNs is over time; the
+// block trips on the sensitivity-th such cycle in a row, or on one cycle
+// longer than sensitivity × timeNs. Call it before the loop starts.
+func (b *Block) SetWatchdog(timeNs int64, sensitivity uint64) {
+	shm.SeqWriteBegin(&b.h.Seq)
+	b.h.WdTimeNs, b.h.WdSensitivity = timeNs, max(sensitivity, 1)
+	shm.SeqWriteEnd(&b.h.Seq)
+}
+
+// WatchdogTripped reports whether the task watchdog's condition has held,
+// read without a snapshot (one word).
+func (b *Block) WatchdogTripped() bool { return atomic.LoadUint64(&b.h.WdTripped) != 0 }
+
+// RequestReset asks the loop to reset its statistics before it records
+// its next cycle. It never blocks; any number of readers may call it.
+func (b *Block) RequestReset() { atomic.AddUint64(&b.h.ResetReq, 1) }
+
+// ResetsDone is the number of reset requests the loop has honoured.
+func (b *Block) ResetsDone() uint64 { return atomic.LoadUint64(&b.h.ResetDone) }
+
 // Record publishes one cycle: n counts cycles from 0, wake is the
 // wake-up time, lat, jit and exec the cycle's wake latency, signed
-// period jitter and execution time. Called by the loop only;
-// allocation-free.
+// period jitter and execution time (so lat+exec is its completion time
+// after the release). Called by the loop only; allocation-free.
 func (b *Block) Record(n uint64, wake, lat, jit, exec int64, miss, overrun bool, missed uint64, margin int64) {
 	h := b.h
 	shm.SeqWriteBegin(&h.Seq)
+	if req := atomic.LoadUint64(&h.ResetReq); req != h.ResetDone {
+		b.reset(wake)
+		h.ResetDone = req
+	}
 	h.Cycles = n + 1
 	st := &h.Stats
 	st.Latency.Record(lat)
 	if n > 0 {
-		// The first cycle has no previous wake-up to measure from.
-		if n == 1 || jit < h.JitterMinNs {
+		// The first cycle has no previous wake-up to measure from; after
+		// a reset, the first jitter sample sets both extremes.
+		first := st.Jitter.Count == 0
+		if first || jit < h.JitterMinNs {
 			h.JitterMinNs = jit
 		}
-		if n == 1 || jit > h.JitterMaxNs {
+		if first || jit > h.JitterMaxNs {
 			h.JitterMaxNs = jit
 		}
 		if jit < 0 {
@@ -284,8 +339,55 @@ func (b *Block) Record(n uint64, wake, lat, jit, exec int64, miss, overrun bool,
 	}
 	h.MissedReleases += missed
 	h.MarginNs = margin
+	if h.WdTimeNs > 0 {
+		b.watchdog(n, lat+exec)
+	}
 	h.LastWakeNs = wake
 	shm.SeqWriteEnd(&h.Seq)
+}
+
+// watchdog does the task watchdog's bookkeeping for cycle n, which
+// completed doneNs after its release. Over time means strictly longer
+// than WdTimeNs; the one-cycle limit is strictly longer than
+// WdSensitivity × WdTimeNs.
+//
+//go:nosplit
+func (b *Block) watchdog(n uint64, doneNs int64) {
+	h := b.h
+	t := h.WdTimeNs
+	if doneNs <= t {
+		h.WdOver = 0
+		return
+	}
+	h.WdOver++
+	h.WdMaxOver = max(h.WdMaxOver, h.WdOver)
+	if h.WdTripped != 0 {
+		return
+	}
+	// doneNs > sens × t, without computing sens × t (it may overflow).
+	sens := h.WdSensitivity
+	q, r := uint64(doneNs/t), doneNs%t
+	if h.WdOver >= sens || q > sens || (q == sens && r > 0) {
+		h.WdTripNs, h.WdTripCycle, h.WdTripOver = doneNs, n, h.WdOver
+		atomic.StoreUint64(&h.WdTripped, 1)
+	}
+}
+
+// reset clears the statistics, as the loop does on a reset request: the
+// latency, jitter and execution-time series, the histogram and its
+// overflow log, the worst cycles, the windows and the counters of
+// misses, overruns, missed releases and migrations. It keeps the cycle
+// count, the consecutive-miss count the watchdog reads, the task
+// watchdog's state and the thread counters. Allocation-free.
+func (b *Block) reset(now int64) {
+	h := b.h
+	window := h.Stats.Windows.WindowNs
+	_ = h.Stats.Init(window, now) // the window was valid at Begin
+	b.hist.Reset()
+	h.JitterMinNs, h.JitterMaxNs = 0, 0
+	h.DeadlineMisses, h.Overruns, h.MissedReleases, h.Migrations = 0, 0, 0, 0
+	h.MaxConsecMiss = h.ConsecMisses
+	h.ResetNs, h.ResetCycles = now, h.Cycles
 }
 
 // Migrated counts a move of the loop's goroutine to another thread.
@@ -293,6 +395,45 @@ func (b *Block) Migrated() {
 	shm.SeqWriteBegin(&b.h.Seq)
 	b.h.Migrations++
 	shm.SeqWriteEnd(&b.h.Seq)
+}
+
+// ThreadCounters are counters of the loop thread kept by the kernel.
+type ThreadCounters struct {
+	MinFlt, MajFlt, VolCS, InvolCS uint64
+}
+
+// Sub is c - base, field by field (0 where base is larger).
+func (c ThreadCounters) Sub(base ThreadCounters) ThreadCounters {
+	d := func(a, b uint64) uint64 {
+		if a < b {
+			return 0
+		}
+		return a - b
+	}
+	return ThreadCounters{d(c.MinFlt, base.MinFlt), d(c.MajFlt, base.MajFlt), d(c.VolCS, base.VolCS), d(c.InvolCS, base.InvolCS)}
+}
+
+// SetCounterBase records the loop thread's counters at the loop's start.
+func (b *Block) SetCounterBase(c ThreadCounters) {
+	h := b.h
+	shm.SeqWriteBegin(&h.Seq)
+	h.BaseMinFlt, h.BaseMajFlt, h.BaseVolCS, h.BaseInvolCS = c.MinFlt, c.MajFlt, c.VolCS, c.InvolCS
+	shm.SeqWriteEnd(&h.Seq)
+}
+
+// SetCounters records the loop thread's counters at the end of the run
+// (the increase since SetCounterBase).
+func (b *Block) SetCounters(c ThreadCounters) {
+	h := b.h
+	shm.SeqWriteBegin(&h.Seq)
+	h.MinFlt, h.MajFlt, h.VolCS, h.InvolCS = c.MinFlt, c.MajFlt, c.VolCS, c.InvolCS
+	h.Counted = 1
+	shm.SeqWriteEnd(&h.Seq)
+}
+
+// CounterBase returns the counters set by SetCounterBase.
+func (h *Header) CounterBase() ThreadCounters {
+	return ThreadCounters{h.BaseMinFlt, h.BaseMajFlt, h.BaseVolCS, h.BaseInvolCS}
 }
 
 // Finish records the end of the run.
@@ -333,7 +474,8 @@ func (b *Block) SetWarnings(lines []string) {
 	shm.SeqWriteEnd(&h.Seq)
 }
 
-const cutNote = " … [cut: full text on the worker's stderr]"
+// CutNote ends a text that did not fit its field.
+const CutNote = " … [cut: full text on the worker's stderr]"
 
 // putText stores s NUL-terminated in dst, cut on a UTF-8 boundary with a
 // note when it does not fit.
@@ -343,12 +485,12 @@ func putText(dst []byte, s string) {
 		copy(dst, s)
 		return
 	}
-	n := len(dst) - 1 - len(cutNote)
+	n := len(dst) - 1 - len(CutNote)
 	for n > 0 && s[n]&0xC0 == 0x80 {
 		n--
 	}
 	copy(dst, s[:n])
-	copy(dst[n:], cutNote)
+	copy(dst[n:], CutNote)
 }
 
 // Snapshot is a consistent copy of a block.
