@@ -83,7 +83,8 @@ type Program struct {
 	// the exit status (they are still counted in the results).
 	IgnoreMisses bool
 	// Stdout gets Main's final summary; default os.Stdout. Stderr gets the
-	// watchdog's events and the workers' stderr; default os.Stderr.
+	// watchdog's events and the workers' stderr (Run serialises its writes);
+	// default os.Stderr.
 	Stdout, Stderr io.Writer
 	// Worker sets the binary and memory limit of the worker processes;
 	// the zero value re-executes this binary. For tests and tools.
@@ -205,6 +206,11 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 	}
 	if p.Stderr == nil {
 		p.Stderr = os.Stderr
+	}
+	if _, ok := p.Stderr.(*os.File); !ok {
+		// The watchdog and the copiers of the workers' stderr write to it
+		// from several goroutines.
+		p.Stderr = &lockedWriter{w: p.Stderr}
 	}
 	if err := p.check(); err != nil {
 		return sum, err
@@ -1085,4 +1091,16 @@ func trimLines(text string) []string {
 		}
 	}
 	return out
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
