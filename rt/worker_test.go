@@ -39,12 +39,23 @@ func workerTasks() Program {
 				return true
 			}, nil
 		}},
+		// once allocates one 32-byte object, at cycle 5.
+		{Loop: LoopOptions{Name: "once"}, Setup: func() (CycleFunc, error) {
+			return func(c *Cycle) bool {
+				if c.N == 5 {
+					onceSink = new([4]int64)
+				}
+				return true
+			}, nil
+		}},
 		// faults maps and touches a fresh page every cycle.
 		{Loop: LoopOptions{Name: "faults"}, Setup: func() (CycleFunc, error) {
 			return func(c *Cycle) bool { touchFreshPage(); return true }, nil
 		}},
 	}}
 }
+
+var onceSink *[4]int64
 
 // startTestWorker starts a worker process of the test binary running the
 // task of workerTasks named o.Name.
@@ -90,6 +101,22 @@ func waitCycles(t *testing.T, w *workerProc, n uint64) {
 			t.Fatalf("worker did not reach %d cycles in 10 s", n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestWorkerCountsOneAllocation: the worker's heap count is exact. A
+// cycle function that allocates one small object in the whole run makes
+// the result say 1: the count flushes the runtime's per-P allocation
+// caches, where runtime/metrics would have read 0 until the cached span
+// was refilled.
+func TestWorkerCountsOneAllocation(t *testing.T) {
+	w := startTestWorker(t, LoopOptions{Name: "once", Period: time.Millisecond, Cycles: 50})
+	exit, res := w.wait()
+	if exit.status.Code != 0 || !exit.finished {
+		t.Fatalf("worker exit %+v, want code 0 and finished", exit)
+	}
+	if res.HeapAllocs != 1 || res.GCCycles != 0 {
+		t.Errorf("worker: %d heap allocations, %d GC cycles; want 1, 0", res.HeapAllocs, res.GCCycles)
 	}
 }
 
