@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -275,11 +274,15 @@ func (l *Loop) Run() (*Result, error) {
 	return o.res, o.err
 }
 
-var gcMetrics = []string{"/gc/cycles/total:gc-cycles", "/gc/heap/allocs:objects"}
-
-func readGC(s []metrics.Sample) (cycles, allocs uint64) {
-	metrics.Read(s)
-	return s[0].Value.Uint64(), s[1].Value.Uint64()
+// readGC returns the process's count of GC cycles and of heap objects
+// allocated. It reads runtime.MemStats, which first flushes every P's
+// allocation cache: runtime/metrics' /gc/heap/allocs:objects counts an
+// object only once the cached span it came from is refilled or flushed,
+// so a loop that allocated a few small objects could read 0 there. The
+// read stops the world briefly; it runs only before and after the loop.
+func readGC(ms *runtime.MemStats) (cycles, allocs uint64) {
+	runtime.ReadMemStats(ms)
+	return uint64(ms.NumGC), ms.Mallocs
 }
 
 func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
@@ -289,10 +292,8 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 		runtime.UnlockOSThread()
 		return nil, fmt.Errorf("setting up the loop thread: %w", err)
 	}
-	samples := make([]metrics.Sample, len(gcMetrics))
-	for i, n := range gcMetrics {
-		samples[i].Name = n
-	}
+	warmHandoff()
+	ms := new(runtime.MemStats)
 	tel := l.tel
 	if len(ts.state.Warnings) > 0 {
 		tel.SetWarnings(ts.state.Warnings)
@@ -302,11 +303,14 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 	base, counted := threadCounters()
 	tel.SetCounterBase(base)
 	beginTelemetry(tel, l.opts, settings, ts.state)
-	gc0, alloc0 := readGC(samples)
+	// The cycle function gets a pointer to the Cycle, so the Cycle
+	// escapes to the heap: it is allocated here, before the count starts.
+	c := new(Cycle)
+	gc0, alloc0 := readGC(ms)
 
-	reason := l.cycles(ts)
+	reason := l.cycles(ts, c)
 
-	gc1, alloc1 := readGC(samples)
+	gc1, alloc1 := readGC(ms)
 	if end, ok := threadCounters(); ok && counted {
 		tel.SetCounters(end.Sub(base))
 	}
@@ -320,8 +324,28 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 	return res, nil
 }
 
-// cycles is the loop proper. It allocates nothing.
-func (l *Loop) cycles(ts *threadSetup) string {
+// warmHandoff makes the runtime create, before the loop, the thread it
+// needs when the locked loop goroutine is handed off. A host stall longer
+// than 10 ms (sysmon's preemption threshold) that falls between two
+// yields lets sysmon mark the goroutine for preemption; with
+// asyncpreemptoff it then yields at its next function call, and because
+// it is locked to its thread the runtime parks that thread and passes
+// the P to another thread, which passes it back. When no idle thread
+// exists, the runtime creates one there (about 7 heap objects: the M,
+// its g0 and signal goroutine), inside the loop. Here the calling
+// goroutine, locked, waits for a goroutine it has just started: the
+// same hand-off, so that any thread it needs is created now and is then
+// left idle for later hand-offs, which reuse it without allocating.
+// The runtime never ends idle threads.
+func warmHandoff() {
+	done := make(chan struct{})
+	go func() { close(done) }()
+	<-done
+}
+
+// cycles is the loop proper, passing c to the cycle function. It
+// allocates nothing.
+func (l *Loop) cycles(ts *threadSetup, c *Cycle) string {
 	o := &l.opts
 	tel := l.tel
 	period := int64(o.Period)
@@ -352,7 +376,6 @@ func (l *Loop) cycles(ts *threadSetup) string {
 	}
 	lastYield := start
 	var prevRel, prevRaw int64
-	var c Cycle
 	var missedNext uint64
 	reason := "completed"
 	for n := uint64(0); ; n++ {
@@ -380,7 +403,7 @@ func (l *Loop) cycles(ts *threadSetup) string {
 		raw := rawNow()
 
 		c.N, c.Release, c.Wake, c.Missed = n, rel, wake, missedNext
-		more := l.fn(&c)
+		more := l.fn(c)
 		end := nanotime()
 
 		lat := wake - rel
