@@ -61,6 +61,7 @@ func TestIsolation(t *testing.T) {
 	}
 	rttest.RequireRoot(t)
 	rttest.RequireCPU(t, rtCPU)
+	rttest.LeaseCPU(t, rtCPU) // no other test measures on the RT CPU meanwhile
 	cyclictest := rttest.RequireCommand(t, "cyclictest", "the control runs cyclictest (Debian: apt install rt-tests)")
 	taskset := rttest.RequireCommand(t, "taskset", "the load generator is pinned with taskset (util-linux)")
 	// Every thread of this process (load generator, control server) and
