@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -194,27 +193,11 @@ func TestNoAllocNoGC(t *testing.T) {
 // refused, and the error says how to grant it.
 func TestPermissionAdvice(t *testing.T) {
 	rttest.RequireRoot(t)
-	// t.TempDir's parent is private to root; nobody must reach the binary.
-	dir, err := os.MkdirTemp("", "rtcell-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "rt.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := rttest.CopyForNobody(t, os.Args[0], 0o755)
 	cmd := exec.Command(bin, "-test.run=^$")
 	cmd.Env = append(worker.Environ(os.Environ(), 0), envChild+"=fifo")
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = filepath.Dir(bin)
+	cmd.SysProcAttr = rttest.AsNobody()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -191,20 +191,10 @@ func TestWorkerWarnings(t *testing.T) {
 	rttest.RequireRoot(t)
 	setcap := rttest.RequireCommand(t, "setcap", "apt-get install -y libcap2-bin")
 	rttest.LeaseCPU(t, lastCPU())
-	dir, err := os.MkdirTemp("", "rtcell-caps-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o777)
-	bin := filepath.Join(dir, "runner")
-	data, err := os.ReadFile(runnerBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// A copy of the runner that may carry file capabilities, in a
+	// directory where nobody writes the report.
+	bin := rttest.CopyForNobody(t, runnerBin, 0o777)
+	dir := filepath.Dir(bin)
 	if out, err := exec.Command(setcap, "cap_sys_nice,cap_ipc_lock+ep", bin).CombinedOutput(); err != nil {
 		t.Skipf("setcap on %s: %v: %s (a file system without capabilities)", bin, err, out)
 	}
@@ -212,7 +202,7 @@ func TestWorkerWarnings(t *testing.T) {
 	os.WriteFile(cfg, []byte(taskConfig("cycles = 100")), 0o644)
 	jsonPath := filepath.Join(dir, "run.json")
 	cmd := exec.Command(bin, "run", cfg, "--quiet", "--json", jsonPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.SysProcAttr = rttest.AsNobody()
 	r := finish(t, cmd, jsonPath)
 	if r.code > 1 || r.rep == nil {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)

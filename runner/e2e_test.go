@@ -356,15 +356,10 @@ func TestBadConfigs(t *testing.T) {
 func TestUnprivileged(t *testing.T) {
 	rttest.RequireRoot(t)
 	rttest.LeaseCPU(t, lastCPU())
-	dir, err := os.MkdirTemp("", "rtcell-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o777)
+	dir := rttest.NobodyDir(t, 0o777)
 	cfg := filepath.Join(dir, "run.toml")
 	os.WriteFile(cfg, []byte(taskConfig("cycles = 200")), 0o644)
-	nobody := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	nobody := rttest.AsNobody()
 
 	cmd := exec.Command(runnerBin, "run", cfg, "--quiet")
 	cmd.SysProcAttr = nobody
