@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/rt/atomicfile"
 	"github.com/rtcell/rtcell/runner/cyclictest"
-	"github.com/rtcell/rtcell/runner/report"
 )
 
 // CompareSchema names the JSON layout of a comparison.
@@ -321,7 +321,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 
 // WriteJSONFile writes the comparison to path atomically.
 func (c *Comparison) WriteJSONFile(path string) error {
-	return report.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		e := json.NewEncoder(w)
 		e.SetIndent("", "  ")
 		return e.Encode(c)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/rt/atomicfile"
 	"github.com/rtcell/rtcell/rt/buildinfo"
 	"github.com/rtcell/rtcell/rt/metrics"
 	"github.com/rtcell/rtcell/rt/probe"
@@ -358,7 +359,7 @@ func writeReports(rep *report.Report, cfg *config.Config, o Options) error {
 		if f.path == "" {
 			continue
 		}
-		if err := report.WriteFileAtomic(f.path, f.write, 0o644); err != nil {
+		if err := atomicfile.Write(f.path, f.write, 0o644); err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %w", f.path, err))
 			continue
 		}

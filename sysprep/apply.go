@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rtcell/rtcell/rt/atomicfile"
 	"github.com/rtcell/rtcell/rt/buildinfo"
-	"github.com/rtcell/rtcell/runner/report"
 )
 
 // JournalSchema is the version of the undo journal.
@@ -365,7 +365,7 @@ func DefaultJournalPath(now time.Time) string {
 }
 
 func writeJournal(path string, j Journal) error {
-	return report.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(j)
@@ -443,7 +443,7 @@ func (e Env) writeEtcFile(c *Change) error {
 	if mode == 0 {
 		mode = 0o644
 	}
-	return report.WriteFileAtomic(filepath.Join(e.EtcRoot, c.Rel), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(e.EtcRoot, c.Rel), func(w io.Writer) error {
 		_, err := io.WriteString(w, c.New)
 		return err
 	}, mode)

@@ -5,7 +5,7 @@
 // and computes every number, percentiles included.
 //
 // Every output of a run that was not real-time (allow_non_rt) says NOT
-// REAL-TIME in plain words. Write files with WriteFileAtomic, so that a
+// REAL-TIME in plain words. Write files with atomicfile.Write (package rt/atomicfile), so that a
 // reader, or a run stopped by a signal, never leaves a partial file.
 //
 // Example:
@@ -17,7 +17,7 @@
 //		"run.hist": rep.WriteHistfile,
 //		"run.svg":  func(w io.Writer) error { return report.WriteSVG(w, rep) },
 //	} {
-//		if err := report.WriteFileAtomic(filepath.Join("out", name), write, 0o644); err != nil {
+//		if err := atomicfile.Write(filepath.Join("out", name), write, 0o644); err != nil {
 //			return err
 //		}
 //	}

@@ -18,12 +18,13 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/child"
 )
 
 // EnvSpec carries a worker's Spec as JSON; its presence makes a process
@@ -93,12 +94,10 @@ type Process struct {
 
 // Start starts a worker for spec: this binary re-executed with
 // GOMAXPROCS=1, GODEBUG=asyncpreemptoff=1, GOGC=off and a memory limit.
-// The worker runs in its own process group, so a terminal's Ctrl-C reaches
-// only the supervisor, which stops workers through shared memory. The
-// kernel kills the worker (SIGKILL) if the supervisor dies: the fork is
-// made from an OS thread that stays alive as long as the process, because
-// the parent-death signal follows the thread that forked, not the process
-// (golang/go#27505).
+// It is started with package child: in its own process group, so a
+// terminal's Ctrl-C reaches only the supervisor, which stops workers
+// through shared memory, and killed by the kernel (SIGKILL) if the
+// supervisor dies.
 func Start(spec Spec, o Options) (*Process, error) {
 	raw, err := json.Marshal(spec)
 	if err != nil {
@@ -122,48 +121,19 @@ func Start(spec Spec, o Options) (*Process, error) {
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	cmd.SysProcAttr = sysProcAttr()
-	if err := spawn(cmd); err != nil {
+	c, err := child.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("starting worker %q: %w", spec.Task, err)
 	}
 	p := &Process{cmd: cmd, done: make(chan struct{})}
 	go func() {
-		cmd.Wait()
+		c.Wait()
 		p.mu.Lock()
 		p.state, p.exitedAt = cmd.ProcessState, time.Now()
 		p.mu.Unlock()
 		close(p.done)
 	}()
 	return p, nil
-}
-
-type spawnReq struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-var (
-	spawnOnce sync.Once
-	spawnCh   chan spawnReq
-)
-
-// spawn starts cmd from the spawner thread: a goroutine locked to its OS
-// thread that never unlocks, so the thread lives until the process exits
-// and a worker's parent-death signal fires only when the supervisor
-// process dies.
-func spawn(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		spawnCh = make(chan spawnReq)
-		go func() {
-			runtime.LockOSThread() // never unlocked: the thread must outlive every worker
-			for r := range spawnCh {
-				r.done <- r.cmd.Start()
-			}
-		}()
-	})
-	r := spawnReq{cmd: cmd, done: make(chan error, 1)}
-	spawnCh <- r
-	return <-r.done
 }
 
 // PID is the worker's process ID.

@@ -1,4 +1,6 @@
-package report
+// Package atomicfile writes files that readers see whole or not at all:
+// reports, metrics textfiles, journals, configuration written by sysprep.
+package atomicfile
 
 import (
 	"bufio"
@@ -10,14 +12,14 @@ import (
 	"syscall"
 )
 
-// WriteFileAtomic writes path through write so that readers see the old
+// Write writes path through write so that readers see the old
 // file or the complete new one, never a part: it writes a temporary file
 // in the same directory, fsyncs it, renames it over path and fsyncs the
 // directory, so that the rename survives a power cut. Missing parent
 // directories are created with mode 0755. On any error, including an
 // error from write, nothing is left behind and an existing file at path
 // is untouched.
-func WriteFileAtomic(path string, write func(io.Writer) error, perm os.FileMode) (err error) {
+func Write(path string, write func(io.Writer) error, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("writing %s: creating its directory: %w", path, err)

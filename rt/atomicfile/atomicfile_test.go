@@ -1,4 +1,4 @@
-package report
+package atomicfile
 
 import (
 	"errors"
@@ -23,10 +23,10 @@ func dirEntries(t *testing.T, dir string) []string {
 	return names
 }
 
-func TestWriteFileAtomic(t *testing.T) {
+func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out", "sub", "run.json")
-	err := WriteFileAtomic(path, func(w io.Writer) error {
+	err := Write(path, func(w io.Writer) error {
 		_, err := io.WriteString(w, "one")
 		return err
 	}, 0o640)
@@ -48,7 +48,7 @@ func TestWriteFileAtomic(t *testing.T) {
 
 	// A write that fails halfway leaves the old file and no temporary.
 	boom := errors.New("boom")
-	err = WriteFileAtomic(path, func(w io.Writer) error {
+	err = Write(path, func(w io.Writer) error {
 		io.WriteString(w, strings.Repeat("x", 200_000)) // past the buffer: really on disk
 		return boom
 	}, 0o640)
@@ -63,7 +63,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 
 	// A second write replaces the file.
-	if err := WriteFileAtomic(path, func(w io.Writer) error { _, err := fmt.Fprint(w, "two"); return err }, 0o644); err != nil {
+	if err := Write(path, func(w io.Writer) error { _, err := fmt.Fprint(w, "two"); return err }, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "two" {
@@ -74,7 +74,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomicBadDir(t *testing.T) {
+func TestWriteBadDir(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "afile")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -86,7 +86,7 @@ func TestWriteFileAtomicBadDir(t *testing.T) {
 		filepath.Join(file, "run.json"),           // parent is a file
 		filepath.Join(file, "deeper", "run.json"), // cannot be created
 	} {
-		err := WriteFileAtomic(path, write, 0o644)
+		err := Write(path, write, 0o644)
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("err = %v, want an error naming %s", err, path)
 		}
