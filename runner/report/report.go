@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/trace"
+	"github.com/rtcell/rtcell/sysprep"
 )
 
 // Schema names the JSON layout; ReadJSON refuses any other.
@@ -53,7 +56,19 @@ type Report struct {
 	// Preflight is the sysprep summary taken before the run; nil when
 	// sysprep was not run.
 	Preflight *Preflight `json:"preflight"`
-	Tasks     []Task     `json:"tasks"`
+	// Sysprep is the full checklist behind Preflight (every check with
+	// observed, expected and remedy, and the proposed kernel command
+	// line), so that one run JSON renders the whole commissioning report.
+	Sysprep *sysprep.Report `json:"sysprep,omitempty"`
+	// ConfigText is the text of the configuration file the run used.
+	ConfigText string `json:"config_text,omitempty"`
+	// Phases are the run's phases in order (e.g. "idle", then "load"),
+	// with their boundaries and the load that ran. A run without a [load]
+	// table has none; one with [load] and no phases list has one, "load".
+	Phases []Phase `json:"phases,omitempty"`
+	// Tasks are the tasks' results; with phases, one per task and phase,
+	// in phase order (Task.Phase says which).
+	Tasks []Task `json:"tasks"`
 	// Cyclictest is the reference run on the same box, if one was made.
 	Cyclictest *CrossCheck `json:"cyclictest,omitempty"`
 	// Verdict is one of the Verdict constants.
@@ -70,6 +85,60 @@ type Host struct {
 	// Realtime is true on a PREEMPT_RT kernel (/sys/kernel/realtime).
 	Realtime  bool   `json:"realtime"`
 	GoVersion string `json:"go_version,omitempty"`
+	// CPUModel is /proc/cpuinfo's "model name" of the first CPU.
+	CPUModel string `json:"cpu_model,omitempty"`
+	// Cmdline is the kernel command line (/proc/cmdline).
+	Cmdline string `json:"cmdline,omitempty"`
+	// The board's identity from /sys/class/dmi/id, where present:
+	// sys_vendor, product_name, bios_version and bios_date.
+	Vendor      string `json:"vendor,omitempty"`
+	Product     string `json:"product,omitempty"`
+	BIOSVersion string `json:"bios_version,omitempty"`
+	BIOSDate    string `json:"bios_date,omitempty"`
+}
+
+// Phase is one phase of a run: the tasks ran from StartTime to EndTime
+// under Load (nil: idle).
+type Phase struct {
+	Name      string    `json:"name"`
+	StartTime time.Time `json:"start_time,omitzero"`
+	EndTime   time.Time `json:"end_time,omitzero"`
+	Load      *Load     `json:"load"`
+}
+
+// Load is the background load that ran during a phase, as rteval runs it.
+type Load struct {
+	// CPUs the load was confined to.
+	CPUs []int `json:"cpus"`
+	// Commands are the load generators that ran, with their arguments.
+	Commands []LoadCommand `json:"commands"`
+}
+
+// LoadCommand is one load generator.
+type LoadCommand struct {
+	// Name is "stress-ng" or "hackbench".
+	Name string `json:"name"`
+	// Cmdline is the command that ran, as a shell would show it.
+	Cmdline string `json:"cmdline"`
+	// Starts counts how often it was started (hackbench runs in a loop).
+	Starts int `json:"starts,omitempty"`
+	// Error is why it failed or stopped early, if it did.
+	Error string `json:"error,omitempty"`
+}
+
+// Trace is a task's trace-on-threshold record. A run with no breach has
+// a nil BreachCycle (null in JSON) and nothing else but the threshold.
+type Trace struct {
+	ThresholdNs int64   `json:"threshold_ns"`
+	BreachCycle *uint64 `json:"breach_cycle"`
+	// LatencyNs is the breach cycle's wake latency.
+	LatencyNs int64 `json:"latency_ns,omitempty"`
+	// File is the saved trace around the breach.
+	File string `json:"file,omitempty"`
+	// Cause splits the latency into contributors; nil when the trace
+	// could not be analysed (Error says why).
+	Cause *trace.Cause `json:"cause,omitempty"`
+	Error string       `json:"error,omitempty"`
 }
 
 // Preflight is the sysprep summary.
@@ -87,7 +156,10 @@ type Preflight struct {
 // Task is one periodic task's result.
 type Task struct {
 	Name string `json:"name"`
-	CPU  int    `json:"cpu"`
+	// Phase is the name of the phase the result belongs to, when the run
+	// had phases.
+	Phase string `json:"phase,omitempty"`
+	CPU   int    `json:"cpu"`
 	// Policy and Priority are read back from the worker thread
 	// (sched_getattr), e.g. "SCHED_FIFO" and 90: what was in effect, not
 	// what was asked for.
@@ -146,6 +218,9 @@ type Task struct {
 	// the one set, or the last one calibrated. 0 (absent) for the other
 	// wakes.
 	MarginNs int64 `json:"margin_ns,omitempty"`
+	// Trace is the trace-on-threshold record; nil when no threshold was
+	// set.
+	Trace *Trace `json:"trace,omitempty"`
 }
 
 // Stats summarises one measured quantity in ns. Percentiles are
