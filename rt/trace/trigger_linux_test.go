@@ -1,0 +1,67 @@
+package trace
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestTriggerFiles fires a trigger on two ordinary files: the marker
+// lands in one, "0" in the other, and the second firing writes again
+// (the loop fires once; the trigger itself keeps no state).
+func TestTriggerFiles(t *testing.T) {
+	dir := t.TempDir()
+	open := func(name string) *os.File {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	tr, err := NewTrigger(open("marker"), open("on"), "control")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e1, e2 := tr.Fire(12, 1_500_000); e1 != 0 || e2 != 0 {
+		t.Fatalf("Fire: errnos %v, %v", e1, e2)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := os.ReadFile(filepath.Join(dir, "marker"))
+	on, _ := os.ReadFile(filepath.Join(dir, "on"))
+	if string(m) != "rtcell: task=control cycle=12 latency=1500000ns\n" || string(on) != "0" {
+		t.Errorf("marker %q, tracing_on %q", m, on)
+	}
+}
+
+// TestTriggerNoAlloc: the RT path allocates nothing.
+func TestTriggerNoAlloc(t *testing.T) {
+	dir := t.TempDir()
+	m, err := os.Create(filepath.Join(dir, "marker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := os.Create(filepath.Join(dir, "on"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrigger(m, on, "control")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	n := uint64(0)
+	if a := testing.AllocsPerRun(1000, func() {
+		n++
+		tr.Fire(n, int64(n)*1000)
+	}); a != 0 {
+		t.Errorf("Fire allocates %v objects per call, want 0", a)
+	}
+}
+
+func TestTriggerClosed(t *testing.T) {
+	if _, err := NewTrigger(nil, nil, "x"); err == nil {
+		t.Error("NewTrigger with no files: no error")
+	}
+}
