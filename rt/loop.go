@@ -3,6 +3,7 @@ package rt
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/rtcell/rtcell/rt/internal/telemetry"
 	"github.com/rtcell/rtcell/rt/stats"
+	"github.com/rtcell/rtcell/rt/trace"
 )
 
 // Wake is how a loop waits for its next release.
@@ -195,6 +197,25 @@ type Loop struct {
 	noYield bool
 	// ts is the running loop's thread set-up; every yield checks it.
 	ts *threadSetup
+	// trig, when set, is fired on the first cycle whose wake latency
+	// exceeds traceNs (see setTrace).
+	trig    *trace.Trigger
+	traceNs int64
+}
+
+// setTrace arms trace on threshold: on the first cycle whose wake
+// latency exceeds thresholdNs the loop fires trig (a marker and a write
+// of 0 to the instance's tracing_on) and publishes the breach in its
+// telemetry block. Call it before Run.
+func (l *Loop) setTrace(trig *trace.Trigger, thresholdNs int64) {
+	l.trig, l.traceNs = trig, thresholdNs
+}
+
+// breach fires the trace trigger for cycle n and publishes the breach.
+// It allocates nothing.
+func (l *Loop) breach(n uint64, lat, rel, wake int64) {
+	e1, e2 := l.trig.Fire(n, lat)
+	l.tel.Breach(n, lat, rel, wake, int64(l.opts.Thread.CPU), int64(l.ts.tid), uint64(e1), uint64(e2))
 }
 
 // NewLoop checks opts and prepares a loop that calls fn once per period,
@@ -375,6 +396,13 @@ func (l *Loop) cycles(ts *threadSetup, c *Cycle) string {
 		stopAt = start + int64(o.Duration)
 	}
 	lastYield := start
+	// Trace on threshold costs one compare per cycle: unarmed (or once
+	// fired) the threshold is the largest latency, which no cycle
+	// exceeds.
+	traceAt := int64(math.MaxInt64)
+	if l.trig != nil && l.traceNs > 0 {
+		traceAt = l.traceNs
+	}
 	var prevRel, prevRaw int64
 	var missedNext uint64
 	reason := "completed"
@@ -401,12 +429,18 @@ func (l *Loop) cycles(ts *threadSetup, c *Cycle) string {
 		// The jitter clock is read second, so that its cost is not part
 		// of the latency.
 		raw := rawNow()
+		lat := wake - rel
+		if lat > traceAt {
+			// The first breach: freeze the trace now, before the cycle
+			// function runs, so that the trace ends at the late wake-up.
+			l.breach(n, lat, rel, wake)
+			traceAt = math.MaxInt64
+		}
 
 		c.N, c.Release, c.Wake, c.Missed = n, rel, wake, missedNext
 		more := l.fn(c)
 		end := nanotime()
 
-		lat := wake - rel
 		var jit int64
 		if n > 0 {
 			jit = (raw - prevRaw) - (rel - prevRel)

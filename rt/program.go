@@ -89,6 +89,11 @@ type Program struct {
 	// Worker sets the binary and memory limit of the worker processes;
 	// the zero value re-executes this binary. For tests and tools.
 	Worker WorkerOptions
+	// Trace, when set, arms trace on threshold (see TraceOptions): a
+	// private ftrace instance on the tasks' CPUs, frozen by the first
+	// cycle whose wake latency exceeds the threshold, then saved and
+	// analysed. It needs root.
+	Trace *TraceOptions
 }
 
 // WorkerOptions are the process settings of a Program's workers.
@@ -185,6 +190,9 @@ type TaskResult struct {
 	// Failure says why the task failed (died, stalled, did not stop,
 	// could not start), or is "" when it ended normally.
 	Failure string
+	// Trace is the trace-on-threshold outcome; nil without
+	// Program.Trace.
+	Trace *TraceResult
 }
 
 // Run runs the program until its tasks end, NonRT returns, or ctx ends
@@ -226,12 +234,20 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 	if err := createRegions(); err != nil {
 		return sum, err
 	}
+	var tr *tracer
+	if p.Trace != nil {
+		var err error
+		if tr, err = openTracer(*p.Trace, p.cpus(), p.Stderr); err != nil {
+			return sum, err
+		}
+		defer tr.close()
+	}
 	// Retained data (retain.go): load before any worker, save at the end.
 	if err := startRetained(p.Stderr); err != nil {
 		return sum, err
 	}
 	defer endRetained(p.Stderr)
-	sup := &Supervisor{prog: &p, tasks: make([]*taskState, len(p.Tasks))}
+	sup := &Supervisor{prog: &p, tasks: make([]*taskState, len(p.Tasks)), tracer: tr}
 	for i, t := range p.Tasks {
 		sup.tasks[i] = &taskState{task: t}
 	}
@@ -261,7 +277,9 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 	if errors.Is(end.nonRTErr, context.Canceled) {
 		end.nonRTErr = nil
 	}
-	return sup.summary(sum, end)
+	sum, err := sup.summary(sum, end)
+	sup.traceResults(sum)
+	return sum, err
 }
 
 // Main runs the program (see Run) with a context that SIGINT and SIGTERM
@@ -315,6 +333,13 @@ func (p *Program) check() error {
 	if len(p.Tasks) == 0 {
 		return fmt.Errorf("program has no tasks: %w", ErrInvalid)
 	}
+	if p.Trace != nil {
+		t := *p.Trace
+		if err := t.check(); err != nil {
+			return err
+		}
+		p.Trace = &t
+	}
 	names := map[string]bool{}
 	for i, t := range p.Tasks {
 		switch {
@@ -328,6 +353,9 @@ func (p *Program) check() error {
 			return fmt.Errorf("task %q: name longer than %d bytes: %w", t.Loop.Name, telemetry.NameBytes-1, ErrInvalid)
 		}
 		names[t.Loop.Name] = true
+		if p.Trace != nil && len(t.Loop.Name) > 63 {
+			return fmt.Errorf("task %q: name longer than 63 bytes, the limit with trace on threshold: %w", t.Loop.Name, ErrInvalid)
+		}
 		if wd := t.Watchdog; wd.Time < 0 || wd.Sensitivity < 0 || wd.MaxMisses < 0 || wd.Stall < 0 || wd.MaxRestarts < 0 {
 			return fmt.Errorf("task %q: watchdog %+v: negative setting: %w", t.Loop.Name, wd, ErrInvalid)
 		}
@@ -380,6 +408,8 @@ type Supervisor struct {
 	mu     sync.Mutex
 	tasks  []*taskState
 	events []WatchdogEvent
+	// tracer is the trace instance; nil without Program.Trace.
+	tracer *tracer
 }
 
 type taskState struct {
@@ -393,6 +423,8 @@ type taskState struct {
 	setupErr error
 	gaveUp   bool
 	fired    bool
+	// breach is the task's first trace breach (noteBreach).
+	breach *TraceBreach
 }
 
 // TaskInfo is the state of one task, for the non-RT side.
@@ -482,7 +514,13 @@ func (ti TaskInfo) ResetStatistics() {
 }
 
 func (s *Supervisor) start(ts *taskState) error {
-	w, err := startWorker(ts.task.Loop, ts.task.Watchdog, regionFiles(), s.prog.Worker, s.prog.Stderr)
+	files := regionFiles()
+	var traceNs int64
+	if s.tracer != nil {
+		files = append(files, s.tracer.files()...)
+		traceNs = int64(s.tracer.opts.Threshold)
+	}
+	w, err := startWorker(ts.task.Loop, ts.task.Watchdog, traceNs, files, s.prog.Worker, s.prog.Stderr)
 	if err != nil {
 		return fmt.Errorf("starting task %q: %w", ts.task.Loop.Name, err)
 	}
@@ -527,6 +565,9 @@ func (s *Supervisor) watch(ctx context.Context, nonRTDone <-chan error) watchEnd
 			}
 		}
 		if running == 0 && !(s.prog.NonRT != nil && s.prog.KeepRunning) {
+			return watchEnd{}
+		}
+		if s.traceStop() {
 			return watchEnd{}
 		}
 	}
@@ -735,7 +776,7 @@ func (w *workerProc) watchdogDetail(wd Watchdog) string {
 
 // startWorker starts a worker process for the loop lo, watched by wd,
 // with its telemetry block on fd 3 and files from fd 4 on.
-func startWorker(lo LoopOptions, wd Watchdog, files []*os.File, wo WorkerOptions, stderr io.Writer) (*workerProc, error) {
+func startWorker(lo LoopOptions, wd Watchdog, traceNs int64, files []*os.File, wo WorkerOptions, stderr io.Writer) (*workerProc, error) {
 	if err := lo.normalize(); err != nil {
 		return nil, err
 	}
@@ -750,6 +791,9 @@ func startWorker(lo LoopOptions, wd Watchdog, files []*os.File, wo WorkerOptions
 	defer f.Close()
 	if wd.Time > 0 {
 		tel.SetWatchdog(int64(wd.Time), uint64(max(wd.Sensitivity, 1)))
+	}
+	if traceNs > 0 {
+		tel.SetTraceThreshold(traceNs)
 	}
 	if stderr == nil {
 		stderr = os.Stderr
@@ -872,6 +916,9 @@ func serveWorker(p Program) int {
 	}
 	loop, err := newLoop(lo, fn, tel)
 	if err != nil {
+		return fail(worker.ExitSetup, err)
+	}
+	if err := armTrace(loop, spec.Task, len(regionFiles())); err != nil {
 		return fail(worker.ExitSetup, err)
 	}
 	signal.Ignore(syscall.SIGINT)

@@ -79,7 +79,7 @@ func startWatchedWorker(t *testing.T, o LoopOptions, wd Watchdog) *workerProc {
 	if err := createRegions(); err != nil {
 		t.Fatal(err)
 	}
-	w, err := startWorker(o, wd, regionFiles(), WorkerOptions{Args: []string{"-test.run=^$"}}, os.Stderr)
+	w, err := startWorker(o, wd, 0, regionFiles(), WorkerOptions{Args: []string{"-test.run=^$"}}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestWorkerSetupError(t *testing.T) {
 	if exit, _ := w.wait(); exit.status.Code != worker.ExitNoTask || !strings.Contains(exit.err, `no task "nosuchtask"`) {
 		t.Errorf("unknown task: exit %+v, want code %d naming the task", exit, worker.ExitNoTask)
 	}
-	if _, err := startWorker(LoopOptions{Name: "noop", Period: time.Microsecond}, Watchdog{}, nil, WorkerOptions{}, os.Stderr); !errors.Is(err, ErrInvalid) {
+	if _, err := startWorker(LoopOptions{Name: "noop", Period: time.Microsecond}, Watchdog{}, 0, nil, WorkerOptions{}, os.Stderr); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a worker with a 1 µs period: err = %v, want ErrInvalid", err)
 	}
 }

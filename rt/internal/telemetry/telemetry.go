@@ -27,7 +27,7 @@ import (
 )
 
 // Version is the layout version; a reader refuses other versions.
-const Version = 3
+const Version = 4
 
 const magic = 0x31_6c_6c_65_63_74_72_00 // "\0rtcell1" little-endian
 
@@ -126,6 +126,21 @@ type Header struct {
 	BaseMinFlt, BaseMajFlt, BaseVolCS, BaseInvolCS uint64
 	MinFlt, MajFlt, VolCS, InvolCS                 uint64
 	Counted                                        uint64 // 1 once the final counters are set
+
+	// Trace on threshold (see Breach): TraceThresholdNs is set by the
+	// supervisor before the worker starts (0: off). The loop fills the
+	// Breach* fields on the first cycle whose wake latency exceeded it
+	// and sets Breached last, in one update.
+	TraceThresholdNs  int64
+	Breached          uint64
+	BreachCycle       uint64
+	BreachLatencyNs   int64
+	BreachReleaseNs   int64 // CLOCK_MONOTONIC
+	BreachWakeNs      int64 // CLOCK_MONOTONIC
+	BreachCPU         int64
+	BreachTID         int64
+	BreachMarkerErrno uint64 // errno of the marker write; 0: written
+	BreachStopErrno   uint64 // errno of the write of 0 to tracing_on; 0: stopped
 
 	Stats stats.Task
 }
@@ -280,6 +295,38 @@ func (b *Block) SetWatchdog(timeNs int64, sensitivity uint64) {
 	b.h.WdTimeNs, b.h.WdSensitivity = timeNs, max(sensitivity, 1)
 	shm.SeqWriteEnd(&b.h.Seq)
 }
+
+// SetTraceThreshold arms the trace trigger: the loop fires it on the
+// first cycle whose wake latency exceeds thresholdNs. Call it before the
+// loop starts.
+func (b *Block) SetTraceThreshold(thresholdNs int64) {
+	shm.SeqWriteBegin(&b.h.Seq)
+	b.h.TraceThresholdNs = thresholdNs
+	shm.SeqWriteEnd(&b.h.Seq)
+}
+
+// TraceThresholdNs is the threshold SetTraceThreshold set; 0: off.
+func (b *Block) TraceThresholdNs() int64 { return atomic.LoadInt64(&b.h.TraceThresholdNs) }
+
+// Breach publishes the first cycle whose wake latency exceeded the trace
+// threshold: its number, latency, release and wake-up (CLOCK_MONOTONIC),
+// the loop's CPU and thread, and the errnos of the trigger's two writes.
+// Called by the loop only; allocation-free.
+//
+//go:nosplit
+func (b *Block) Breach(n uint64, lat, rel, wake, cpu, tid int64, markerErrno, stopErrno uint64) {
+	h := b.h
+	shm.SeqWriteBegin(&h.Seq)
+	h.BreachCycle, h.BreachLatencyNs, h.BreachReleaseNs, h.BreachWakeNs = n, lat, rel, wake
+	h.BreachCPU, h.BreachTID = cpu, tid
+	h.BreachMarkerErrno, h.BreachStopErrno = markerErrno, stopErrno
+	atomic.StoreUint64(&h.Breached, 1)
+	shm.SeqWriteEnd(&h.Seq)
+}
+
+// Breached reports whether the loop has published a breach, read
+// without a snapshot (one word).
+func (b *Block) Breached() bool { return atomic.LoadUint64(&b.h.Breached) != 0 }
 
 // WatchdogTripped reports whether the task watchdog's condition has held,
 // read without a snapshot (one word).
