@@ -16,6 +16,7 @@ type Config struct {
 	Run    Run
 	Tasks  []Task
 	Report Report
+	Trace  Trace // the [trace] table (trace.go)
 	// Warnings are legal but doubtful settings, such as two tasks on
 	// one CPU at the same priority. Each has the form
 	// "file:line: key: problem". The runner should print them.
@@ -71,6 +72,7 @@ type Report struct {
 	SVG             string // latency plot
 	Metrics         string // host:port of a Prometheus endpoint, e.g. "127.0.0.1:9101"
 	MetricsTextfile string // node_exporter textfile collector output
+	Trace           string // frozen trace of trace on threshold; "": see Config.TraceFile
 }
 
 // Workload kinds.

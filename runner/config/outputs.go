@@ -18,7 +18,7 @@ type OutputFlag struct {
 // outputKeys are the [report] keys that name files, in the order they
 // are checked; a path that repeats an earlier one is reported on the
 // later key.
-var outputKeys = []string{"json", "histfile", "svg", "metrics_textfile"}
+var outputKeys = []string{"json", "histfile", "svg", "metrics_textfile", "trace"}
 
 // output is one report file and where its path came from.
 type output struct {
@@ -37,6 +37,8 @@ func (r *Report) pathOf(key string) *string {
 		return &r.SVG
 	case "metrics_textfile":
 		return &r.MetricsTextfile
+	case "trace":
+		return &r.Trace
 	}
 	return nil
 }
@@ -63,7 +65,7 @@ func (c *Config) ApplyOutputFlags(flags ...OutputFlag) error {
 		}
 		i := -1
 		for j, o := range outs {
-			if o.key == f.Key && f.Key != "metrics_textfile" {
+			if o.key == f.Key && f.Key != "metrics_textfile" && f.Key != "trace" {
 				i = j
 			}
 		}

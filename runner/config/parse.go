@@ -274,14 +274,14 @@ func editDistance(a, b string) int {
 }
 
 var (
-	topKeys    = []string{"run", "task", "report"}
+	topKeys    = []string{"run", "task", "report", "trace"}
 	runKeys    = []string{"duration", "preflight", "allow_non_rt"}
 	taskKeys   = []string{"name", "period", "deadline", "priority", "policy", "cpu", "wake", "margin", "overrun", "workload", "cycles", "histogram_us"}
-	reportKeys = []string{"json", "histfile", "svg", "metrics", "metrics_textfile"}
+	reportKeys = []string{"json", "histfile", "svg", "metrics", "metrics_textfile", "trace"}
 )
 
 func (d *decoder) top(raw map[string]any, cfg *Config) {
-	d.checkKeys(raw, nil, topKeys, "allowed: [run], [[task]], [report]")
+	d.checkKeys(raw, nil, topKeys, "allowed: [run], [[task]], [report], [trace]")
 	cfg.Run = Run{Preflight: true}
 	if v, ok := raw["run"]; ok {
 		if tbl, ok := v.(map[string]any); ok {
@@ -295,6 +295,13 @@ func (d *decoder) top(raw map[string]any, cfg *Config) {
 			d.report(tbl, keyPath{"report"}, &cfg.Report)
 		} else {
 			d.typeErr(keyPath{"report"}, v, "a table [report]")
+		}
+	}
+	if v, ok := raw["trace"]; ok {
+		if tbl, ok := v.(map[string]any); ok {
+			d.traceTable(tbl, keyPath{"trace"}, &cfg.Trace)
+		} else {
+			d.typeErr(keyPath{"trace"}, v, "a table [trace]")
 		}
 	}
 	var tasks []map[string]any
@@ -355,7 +362,7 @@ func (d *decoder) report(tbl map[string]any, p keyPath, r *Report) {
 		dst *string
 	}{
 		{"json", &r.JSON}, {"histfile", &r.Histfile}, {"svg", &r.SVG},
-		{"metrics_textfile", &r.MetricsTextfile},
+		{"metrics_textfile", &r.MetricsTextfile}, {"trace", &r.Trace},
 	}
 	for _, f := range fields {
 		s, ok := d.str(tbl, p, f.key, "a file path")
