@@ -64,6 +64,9 @@ type Options struct {
 	// ShareCPUs runs although another rtcell process measures on one of
 	// the tasks' CPUs (by default the run refuses, naming it).
 	ShareCPUs bool
+	// TraceThreshold arms trace on threshold (overriding [trace]
+	// threshold; see trace.go): the flag --trace-threshold.
+	TraceThreshold time.Duration
 }
 
 // Run runs the config's tasks to their end, or until ctx is cancelled (a
@@ -100,6 +103,9 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 		config.OutputFlag{Key: "histfile", Flag: "--histfile", Path: o.Histfile},
 		config.OutputFlag{Key: "svg", Flag: "--svg", Path: o.SVG},
 	); err != nil {
+		return ExitConfig, nil, err
+	}
+	if err := cfg.ApplyTraceThreshold("--trace-threshold", o.TraceThreshold); err != nil {
 		return ExitConfig, nil, err
 	}
 	for _, w := range cfg.Warnings {
@@ -179,6 +185,7 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 		for _, w := range t.Warnings {
 			fmt.Fprintf(o.Stderr, "warning: task %q: %s\n", tr.Name, w)
 		}
+		t.Trace = traceReport(tr.Trace, o.Stdout)
 		if tr.Result == nil || !tr.Result.Realtime() {
 			realtime = false
 		}
@@ -231,6 +238,7 @@ func program(cfg *config.Config, o Options, nonRT bool, ln net.Listener) rt.Prog
 		Stderr:    o.Stderr,
 		Worker:    o.Worker,
 		ShareCPUs: o.ShareCPUs,
+		Trace:     traceOptions(cfg),
 	}
 	for i, t := range cfg.Tasks {
 		lo := loopOptions(cfg, i, o, nonRT)

@@ -130,6 +130,9 @@ func writeTaskText(w io.Writer, t *Task) {
 	if hg := t.Histogram; hg.BinNs > 0 {
 		p("  %-10s%d bins of %s µs, %d beyond %s µs\n", "histogram", len(hg.Counts), us(hg.BinNs), hg.Overflow, us(hg.BinNs*int64(len(hg.Counts))))
 	}
+	if t.Trace != nil {
+		writeTraceText(w, t.Trace)
+	}
 }
 
 var statCols = []string{"min", "avg", "p50", "p90", "p99", "p99.9", "p99.99", "max"}

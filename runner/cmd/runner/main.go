@@ -90,6 +90,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Quiet, "quiet", false, "no live status lines")
 	fs.BoolVar(&o.AllowNonRT, "allow-non-rt", false, "without SCHED_FIFO permission, run at SCHED_OTHER, marked NOT REAL-TIME")
 	fs.BoolVar(&o.ShareCPUs, "share-cpus", false, "run although another rtcell process measures on one of the tasks' CPUs")
+	fs.DurationVar(&o.TraceThreshold, "trace-threshold", 0, "freeze an ftrace trace at the first cycle whose wake latency exceeds `D` (e.g. 150us) and say why it was late; needs root (overrides [trace] threshold)")
 	fs.StringVar(&o.ProcRoot, "proc-root", runner.DefaultProcRoot, "`DIR` of procfs, for preflight and the memory check")
 	fs.StringVar(&o.SysRoot, "sys-root", runner.DefaultSysRoot, "`DIR` of sysfs, for preflight and CPU checks")
 	pos, err := parseInterleaved(fs, args)

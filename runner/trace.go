@@ -1,0 +1,51 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/rtcell/rtcell/rt"
+	"github.com/rtcell/rtcell/runner/config"
+	"github.com/rtcell/rtcell/runner/report"
+)
+
+// traceOptions arms the program's trace on threshold as the config (with
+// --trace-threshold applied) says; nil when it has no threshold.
+func traceOptions(cfg *config.Config) *rt.TraceOptions {
+	if cfg.Trace.Threshold <= 0 {
+		return nil
+	}
+	return &rt.TraceOptions{
+		Threshold: cfg.Trace.Threshold,
+		Action:    rt.TraceAction(cfg.Trace.Action),
+		BufferKB:  cfg.Trace.BufferKB,
+		File:      cfg.TraceFile(),
+	}
+}
+
+// traceReport turns a task's trace outcome into the report's record
+// (the JSON contract: breach_cycle null when no cycle exceeded the
+// threshold), saying on out where the trace was saved.
+func traceReport(r *rt.TraceResult, out io.Writer) *report.Trace {
+	if r == nil {
+		return nil
+	}
+	t := &report.Trace{ThresholdNs: r.ThresholdNs, File: r.File, Cause: r.Cause, Error: r.Error}
+	if b := r.Breach; b != nil {
+		cycle := b.Cycle
+		t.BreachCycle, t.LatencyNs = &cycle, b.LatencyNs
+		for _, e := range []struct{ what, err string }{{"writing the trace marker", b.MarkerError}, {"stopping the trace (tracing_on 0)", b.StopError}} {
+			if e.err == "" {
+				continue
+			}
+			if t.Error != "" {
+				t.Error += "; "
+			}
+			t.Error += e.what + ": " + e.err
+		}
+	}
+	if r.File != "" {
+		fmt.Fprintf(out, "wrote %s\n", r.File)
+	}
+	return t
+}
