@@ -1,0 +1,297 @@
+//go:build linux
+
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rtcell/rtcell/rt/child"
+	"github.com/rtcell/rtcell/rt/rttest"
+)
+
+// The capture helper records the fixtures under testdata/ on a real
+// kernel (root):
+//
+//	go test ./rt/trace -run TestCapture -capture=hog,irq,idle -v
+//
+// It makes a private ftrace instance (instances/rtcell-capture-PID, trace
+// clock mono, the events the analysis reads), runs a 1 kHz SCHED_FIFO 90
+// loop pinned to CPU 1 that writes the rtcell marker and stops the
+// instance on the first cycle later than the scenario's threshold, and
+// saves the trace from 20 ms before that release (testdata/NAME.trace)
+// and the breach (testdata/NAME.json). Scenarios:
+//   - hog: a thread named rtcell-hog at SCHED_FIFO 95 on CPU 1 spins
+//     2.5 ms every 50 ms (threshold 1 ms);
+//   - irq: direct reads of the root disk from CPU 0, whose completion
+//     interrupt (virtio1-req.0 here) is on CPU 1 (threshold 40 µs);
+//   - idle: nothing but the host (threshold 300 µs): a late wake-up of an
+//     idle box is the hypervisor's.
+var captureFlag = flag.String("capture", "", "record the trace fixtures of these scenarios (hog, irq, idle) into testdata/ (root)")
+
+// captureEvents are the events the fixtures record (where the kernel has
+// them).
+var captureEvents = []string{
+	"sched/sched_switch", "sched/sched_waking", "sched/sched_wakeup",
+	"irq/irq_handler_entry", "irq/irq_handler_exit", "irq/softirq_entry", "irq/softirq_exit",
+	"irq_vectors", "timer/hrtimer_expire_entry", "timer/hrtimer_expire_exit",
+	"ipi", "workqueue/workqueue_execute_start", "workqueue/workqueue_execute_end",
+	"nmi", "osnoise",
+}
+
+const (
+	captureCPU   = 1
+	hogComm      = "rtcell-hog"
+	loopComm     = "rtcell-loop"
+	hogEnv       = "RTCELL_TRACE_CAPTURE_HOG"
+	tracefsMount = "/sys/kernel/tracing"
+)
+
+// TestCaptureHog is the disturber of the hog scenario, run as a child
+// process of TestCapture: it skips unless RTCELL_TRACE_CAPTURE_HOG is set.
+func TestCaptureHog(t *testing.T) {
+	if os.Getenv(hogEnv) == "" {
+		t.Skip("the capture helper's disturber: runs only as TestCapture's child")
+	}
+	runtime.LockOSThread()
+	name := append([]byte(hogComm), 0)
+	unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
+	var set unix.CPUSet
+	set.Set(captureCPU)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: 95}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		end := time.Now().Add(2500 * time.Microsecond)
+		for time.Now().Before(end) {
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestCapture(t *testing.T) {
+	if *captureFlag == "" {
+		t.Skip("records fixtures: run with -capture=hog,irq,idle (root)")
+	}
+	rttest.RequireRoot(t)
+	rttest.RequireCPU(t, captureCPU)
+	rttest.LeaseCPU(t, captureCPU)
+	if _, err := os.Stat(filepath.Join(tracefsMount, "instances")); err != nil {
+		if err := unix.Mount("nodev", tracefsMount, "tracefs", 0, ""); err != nil {
+			t.Fatalf("mounting tracefs: %v", err)
+		}
+	}
+	for _, sc := range strings.Split(*captureFlag, ",") {
+		t.Run(sc, func(t *testing.T) { capture(t, sc) })
+	}
+}
+
+func capture(t *testing.T, scenario string) {
+	var threshold time.Duration
+	var dist *child.Process
+	var err error
+	switch scenario {
+	case "hog":
+		threshold = time.Millisecond
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCaptureHog$")
+		cmd.Env = append(os.Environ(), hogEnv+"=1")
+		dist, err = child.Start(cmd)
+	case "irq":
+		threshold = 40 * time.Microsecond
+		dev := "/dev/vda"
+		if out, err := exec.Command("findmnt", "-n", "-o", "SOURCE", "/").Output(); err == nil {
+			dev = strings.TrimSpace(string(out))
+		}
+		cmd := exec.Command("taskset", "-c", "0", "sh", "-c",
+			"while :; do dd if="+dev+" of=/dev/null bs=4k count=20000 iflag=direct 2>/dev/null; done")
+		dist, err = child.Start(cmd)
+	case "idle":
+		threshold = 300 * time.Microsecond
+	default:
+		t.Fatalf("unknown scenario %q", scenario)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dist != nil {
+		defer dist.Stop(time.Second)
+	}
+
+	inst := filepath.Join(tracefsMount, "instances", fmt.Sprintf("rtcell-capture-%d", os.Getpid()))
+	if err := os.Mkdir(inst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		os.WriteFile(filepath.Join(inst, "tracing_on"), []byte("0"), 0)
+		if err := os.Remove(inst); err != nil {
+			t.Errorf("removing the instance: %v", err)
+		}
+	}()
+	w := func(name, val string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(inst, name), []byte(val), 0); err != nil {
+			t.Fatalf("writing %s: %v", name, err)
+		}
+	}
+	w("tracing_on", "0")
+	w("trace_clock", "mono")
+	w("buffer_size_kb", "8192")
+	for _, e := range captureEvents {
+		if _, err := os.Stat(filepath.Join(inst, "events", e, "enable")); err == nil {
+			w(filepath.Join("events", e, "enable"), "1")
+		}
+	}
+	marker, err := os.OpenFile(filepath.Join(inst, "trace_marker"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer marker.Close()
+	on, err := os.OpenFile(filepath.Join(inst, "tracing_on"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer on.Close()
+
+	var fb *fixtureBreach
+	for try := 0; try < 10 && fb == nil; try++ {
+		w("trace", "") // clear
+		fb = captureLoop(t, threshold, int(marker.Fd()), int(on.Fd()), 30*time.Second)
+	}
+	if fb == nil {
+		t.Skipf("%s: no cycle later than %v in 10 tries of 30 s", scenario, threshold)
+	}
+	fb.Scenario, fb.CapturedAt, fb.ThresholdNs = scenario, time.Now().UTC().Format(time.RFC3339), threshold.Nanoseconds()
+	var u unix.Utsname
+	unix.Uname(&u)
+	fb.Kernel = unix.ByteSliceToString(u.Release[:])
+	if dist != nil && scenario == "hog" {
+		fb.HogPID = dist.PID()
+	}
+
+	raw, err := os.ReadFile(filepath.Join(inst, "trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trimmed := trimTrace(raw, fb.ReleaseNs-20_000_000)
+	if err := os.WriteFile(filepath.Join("testdata", scenario+".trace"), trimmed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.MarshalIndent(fb, "", "  ")
+	if err := os.WriteFile(filepath.Join("testdata", scenario+".json"), append(js, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Analyze(bytes.NewReader(trimmed), Breach{CPU: fb.CPU, TID: fb.TID, ReleaseNs: fb.ReleaseNs, WakeNs: fb.WakeNs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: latency %d ns (%d bytes of trace kept of %d)", scenario, fb.LatencyNs, len(trimmed), len(raw))
+	for _, k := range c.Contributors {
+		t.Logf("  %-9s %-40s %9.2f us %6.2f %%", k.Kind, k.Name, float64(k.Ns)/1e3, k.Pct)
+	}
+	t.Logf("  unexplained %9.2f us %6.2f %%", float64(c.UnexplainedNs)/1e3, c.UnexplainedPct)
+}
+
+// captureLoop runs the 1 kHz loop on CPU 1 at SCHED_FIFO 90 for at most
+// d, and on the first cycle later than threshold writes the marker and
+// stops tracing. It returns nil if no cycle was late.
+func captureLoop(t *testing.T, threshold time.Duration, markerFd, onFd int, d time.Duration) *fixtureBreach {
+	res := make(chan *fixtureBreach, 1)
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		name := append([]byte(loopComm), 0)
+		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
+		var set unix.CPUSet
+		set.Set(captureCPU)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			errc <- err
+			return
+		}
+		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: 90}
+		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+			errc <- err
+			return
+		}
+		tid := unix.Gettid()
+		buf := make([]byte, 0, 128)
+		one, zero := []byte("1"), []byte("0")
+		var ts unix.Timespec
+		unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+		next := ts.Nano() + 1_000_000
+		cycles := uint64(d / time.Millisecond)
+		unix.Write(onFd, one)
+		for cycle := uint64(0); cycle < cycles; cycle++ {
+			req := unix.NsecToTimespec(next)
+			unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, uintptr(unsafe.Pointer(&req)), 0, 0, 0)
+			unix.RawSyscall(unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(&ts)), 0)
+			now := ts.Nano()
+			lat := now - next
+			if cycle > 100 && lat > threshold.Nanoseconds() {
+				buf = append(buf[:0], "rtcell: task=capture cycle="...)
+				buf = strconv.AppendUint(buf, cycle, 10)
+				buf = append(buf, " latency="...)
+				buf = strconv.AppendInt(buf, lat, 10)
+				buf = append(buf, "ns\n"...)
+				rawWrite(markerFd, buf)
+				rawWrite(onFd, zero)
+				res <- &fixtureBreach{CPU: captureCPU, TID: tid, Cycle: cycle, ReleaseNs: next, WakeNs: now, LatencyNs: lat}
+				return
+			}
+			for next += 1_000_000; next < now; next += 1_000_000 {
+			}
+		}
+		unix.Write(onFd, zero)
+		res <- nil
+	}()
+	select {
+	case err := <-errc:
+		t.Fatal(err)
+	case fb := <-res:
+		return fb
+	}
+	return nil
+}
+
+// rawWrite writes without the Go scheduler's syscall hand-off (it could
+// park the loop's thread between its wake-up and its marker).
+func rawWrite(fd int, b []byte) {
+	unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+}
+
+// trimTrace keeps the header and the events from fromNs on.
+func trimTrace(raw []byte, fromNs int64) []byte {
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			out.WriteString(line + "\n")
+			continue
+		}
+		var ev Event
+		if parseLine(line, &ev) == nil && ev.Kind != EvLost && ev.TimeNs < fromNs {
+			continue
+		}
+		out.WriteString(line + "\n")
+	}
+	return out.Bytes()
+}
