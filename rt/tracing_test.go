@@ -120,7 +120,7 @@ func TestTraceOptionsCheck(t *testing.T) {
 
 // runTraced runs a Program of the test worker's noop task with trace on
 // threshold, in this process (the workers are the test binary).
-func runTraced(t *testing.T, lo LoopOptions, o TraceOptions) *Summary {
+func runTraced(t *testing.T, lo LoopOptions, o TraceOptions) (*Summary, time.Duration) {
 	t.Helper()
 	rttest.RequireRoot(t)
 	lo.Thread = testThread()
@@ -134,7 +134,9 @@ func runTraced(t *testing.T, lo LoopOptions, o TraceOptions) *Summary {
 		Stdout:       os.Stdout,
 		Stderr:       testWriter{t},
 	}
+	start := time.Now()
 	sum, err := Run(context.Background(), p)
+	took := time.Since(start)
 	if err != nil {
 		t.Fatalf("Run: %v (code %d)", err, sum.Code)
 	}
@@ -146,7 +148,7 @@ func runTraced(t *testing.T, lo LoopOptions, o TraceOptions) *Summary {
 	if _, err := os.Stat(inst); !os.IsNotExist(err) {
 		t.Errorf("instance %s left after Run: %v", inst, err)
 	}
-	return sum
+	return sum, took
 }
 
 type testWriter struct{ t *testing.T }
@@ -161,9 +163,8 @@ func (w testWriter) Write(b []byte) (int, error) {
 // loop's marker in it, and the instance is gone afterwards.
 func TestProgramTraceStop(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "run.trace.txt")
-	start := time.Now()
-	sum := runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Duration: 20 * time.Second}, TraceOptions{Threshold: 1, File: file})
-	if d := time.Since(start); d > 15*time.Second {
+	sum, d := runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Duration: 20 * time.Second}, TraceOptions{Threshold: 1, File: file})
+	if d > 15*time.Second {
 		t.Errorf("run took %v: action stop did not end it at the breach", d)
 	}
 	tr := sum.Tasks[0].Trace
@@ -184,6 +185,18 @@ func TestProgramTraceStop(t *testing.T) {
 	if !strings.Contains(string(text), "sched_switch") {
 		t.Errorf("saved trace has no sched_switch event")
 	}
+	// The analysis splits the breach's latency, whatever took it, into
+	// shares that add up to it.
+	if tr.Cause == nil {
+		t.Fatalf("no cause: %s", tr.Error)
+	}
+	total := tr.Cause.UnexplainedNs
+	for _, c := range tr.Cause.Contributors {
+		total += c.Ns
+	}
+	if d := total - tr.Breach.LatencyNs; d < -1000 || d > 1000 {
+		t.Errorf("contributors %+v and unexplained %d ns add up to %d ns, want the latency %d ns", tr.Cause.Contributors, tr.Cause.UnexplainedNs, total, tr.Breach.LatencyNs)
+	}
 	if res := sum.Tasks[0].Result; res == nil || res.StopReason != "stop requested" {
 		t.Errorf("result %+v: want stopped on request", res)
 	}
@@ -192,14 +205,14 @@ func TestProgramTraceStop(t *testing.T) {
 // TestProgramTraceContinue: with action continue the task runs to its
 // end with the trace frozen; without a breach the result says so.
 func TestProgramTraceContinue(t *testing.T) {
-	sum := runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 300}, TraceOptions{Threshold: 1, Action: TraceContinue})
+	sum, _ := runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 300}, TraceOptions{Threshold: 1, Action: TraceContinue})
 	if tr := sum.Tasks[0].Trace; tr.Breach == nil || tr.File != "" {
 		t.Errorf("trace result %+v: want a breach, no file", tr)
 	}
 	if res := sum.Tasks[0].Result; res == nil || res.Cycles != 300 {
 		t.Errorf("result %+v: want all 300 cycles", res)
 	}
-	sum = runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 100}, TraceOptions{Threshold: time.Hour})
+	sum, _ = runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 100}, TraceOptions{Threshold: time.Hour})
 	if tr := sum.Tasks[0].Trace; tr.Breach != nil || tr.ThresholdNs != int64(time.Hour) || tr.Cause != nil || tr.Error != "" {
 		t.Errorf("trace result %+v: want no breach, threshold 1 h, nothing else", tr)
 	}
