@@ -206,3 +206,45 @@ func TestInstanceNotRoot(t *testing.T) {
 		t.Errorf("error %q does not say root is needed", s)
 	}
 }
+
+// BenchmarkTriggerFire measures the breach path on a real instance: the
+// marker and the write of 0 to tracing_on, from the recording CPU. Each
+// iteration turns recording back on outside the timer.
+func BenchmarkTriggerFire(b *testing.B) {
+	rttest.RequireRoot(b)
+	in, err := NewInstance(InstanceOptions{CPUs: []int{0}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Remove()
+	m, o, err := in.TriggerFiles()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := NewTrigger(m, o, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	runtime.LockOSThread() // for good: the thread ends with the benchmark
+	var set unix.CPUSet
+	set.Set(0)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		b.Fatal(err)
+	}
+	on, err := os.OpenFile(filepath.Join(in.Dir(), "tracing_on"), os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer on.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		on.WriteAt([]byte("1"), 0)
+		b.StartTimer()
+		if e1, e2 := tr.Fire(uint64(i), 1_500_000); e1 != 0 || e2 != 0 {
+			b.Fatalf("Fire: %v, %v", e1, e2)
+		}
+	}
+}
