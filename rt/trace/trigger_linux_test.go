@@ -1,8 +1,10 @@
 package trace
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +65,21 @@ func TestTriggerNoAlloc(t *testing.T) {
 func TestTriggerClosed(t *testing.T) {
 	if _, err := NewTrigger(nil, nil, "x"); err == nil {
 		t.Error("NewTrigger with no files: no error")
+	}
+}
+
+// TestInstanceNotTracefs: a root that is not tracefs (and not the
+// default, which would be mounted) is refused with the reason.
+func TestInstanceNotTracefs(t *testing.T) {
+	dir := t.TempDir()
+	_, err := NewInstance(InstanceOptions{Root: dir})
+	if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "is not a tracefs mount") {
+		t.Errorf("error %v: want ErrInvalid saying it is not a tracefs mount", err)
+	}
+	if _, err := NewInstance(InstanceOptions{Root: dir, BufferKB: -1}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("negative buffer: error %v, want ErrInvalid", err)
+	}
+	if _, err := NewInstance(InstanceOptions{Root: dir, CPUs: []int{-1}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("cpu -1: error %v, want ErrInvalid", err)
 	}
 }
