@@ -211,11 +211,16 @@ func (l *Loop) setTrace(trig *trace.Trigger, thresholdNs int64) {
 	l.trig, l.traceNs = trig, thresholdNs
 }
 
-// breach fires the trace trigger for cycle n and publishes the breach.
-// It allocates nothing.
+// breach fires the trace trigger for cycle n and publishes the breach:
+// the CPU is the one the loop is pinned to or, unpinned, the one it ran
+// on (read after the trigger). It allocates nothing.
 func (l *Loop) breach(n uint64, lat, rel, wake int64) {
 	e1, e2 := l.trig.Fire(n, lat)
-	l.tel.Breach(n, lat, rel, wake, int64(l.opts.Thread.CPU), int64(l.ts.tid), uint64(e1), uint64(e2))
+	cpu := l.opts.Thread.CPU
+	if !l.opts.Thread.Pin || cpu < 0 {
+		cpu = currentCPU()
+	}
+	l.tel.Breach(n, lat, rel, wake, int64(cpu), int64(l.ts.tid), uint64(e1), uint64(e2))
 }
 
 // NewLoop checks opts and prepares a loop that calls fn once per period,

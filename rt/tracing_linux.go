@@ -1,0 +1,17 @@
+package rt
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// currentCPU is the CPU the calling thread runs on (getcpu, a raw system
+// call: no scheduler, no allocation), or -1.
+func currentCPU() int {
+	var cpu uint32
+	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); e != 0 {
+		return -1
+	}
+	return int(cpu)
+}
