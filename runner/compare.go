@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -12,9 +14,8 @@ import (
 
 	"github.com/rtcell/rtcell/rt"
 	"github.com/rtcell/rtcell/rt/atomicfile"
-	"github.com/rtcell/rtcell/runner/config"
+	"github.com/rtcell/rtcell/rt/cpulist"
 	"github.com/rtcell/rtcell/runner/cyclictest"
-	"github.com/rtcell/rtcell/sysprep"
 )
 
 // CompareSchema names the JSON layout of a comparison.
@@ -143,18 +144,23 @@ func (o *CompareOptions) defaults() error {
 	case o.CPU < 0:
 		return fmt.Errorf("--cpu %d: want a CPU number", o.CPU)
 	}
-	return checkOnline(o.CPU, o.ProcRoot, o.SysRoot)
+	return checkOnline(o.CPU, o.SysRoot)
 }
 
 // checkOnline fails when cpu is not in sysfs's devices/system/cpu/online:
 // cyclictest would only print its usage, rtcell fail to pin its thread.
-func checkOnline(cpu int, procRoot, sysRoot string) error {
-	si, err := config.ReadSysInfo(procRoot, sysRoot)
+func checkOnline(cpu int, sysRoot string) error {
+	p := filepath.Join(sysRoot, "devices", "system", "cpu", "online")
+	b, err := os.ReadFile(p)
 	if err != nil {
-		return fmt.Errorf("--cpu %d: %w", cpu, err)
+		return fmt.Errorf("--cpu %d: reading the online CPUs (is %s a sysfs mount?): %w", cpu, sysRoot, err)
 	}
-	if !slices.Contains(si.Online, cpu) {
-		return fmt.Errorf("--cpu %d: CPU %d is not online (online: %s)", cpu, cpu, sysprep.FormatCPUList(si.Online))
+	online, err := cpulist.Parse(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("--cpu %d: reading %s: %w", cpu, p, err)
+	}
+	if !slices.Contains(online, cpu) {
+		return fmt.Errorf("--cpu %d: CPU %d is not online (online: %s)", cpu, cpu, cpulist.Format(online))
 	}
 	return nil
 }

@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rtcell/rtcell/runner/cyclictest"
+)
+
+func TestCompareOptionsInvalid(t *testing.T) {
+	box := filepath.Join("..", "sysprep", "testdata", "host-vm") // CPUs 0-1 online
+	root := func(o CompareOptions) CompareOptions {
+		o.ProcRoot, o.SysRoot = filepath.Join(box, "proc"), filepath.Join(box, "sys")
+		return o
+	}
+	tests := []struct {
+		name string
+		o    CompareOptions
+		err  string
+	}{
+		{"offline cpu", root(CompareOptions{CPU: 2}), "--cpu 2: CPU 2 is not online (online: 0-1)"},
+		{"negative cpu", root(CompareOptions{CPU: -1}), "--cpu -1"},
+		{"priority", root(CompareOptions{CPU: 1, Priority: 100}), "--priority 100"},
+		{"loops", root(CompareOptions{CPU: 1, Loops: -1}), "--loops -1"},
+		{"rounds", root(CompareOptions{CPU: 1, Rounds: -2}), "--rounds -2"},
+		{"interval", root(CompareOptions{CPU: 1, Interval: 5000}), "--interval 5µs"},
+		{"wake", root(CompareOptions{CPU: 1, Wake: "busy"}), `--wake "busy"`},
+		{"no sysfs", CompareOptions{CPU: 1, ProcRoot: t.TempDir(), SysRoot: t.TempDir()}, "--cpu 1: reading the online CPUs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Compare(context.Background(), tt.o)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("err = %v, want %q", err, tt.err)
+			}
+		})
+	}
+}
+
+// TestCompareNotInstalled: without cyclictest, Compare says how to
+// install rt-tests, once, before any round runs.
+func TestCompareNotInstalled(t *testing.T) {
+	box := filepath.Join("..", "sysprep", "testdata", "host-vm")
+	var out strings.Builder
+	_, err := Compare(context.Background(), CompareOptions{CPU: 1, Rounds: 3, Cyclictest: "/nonexistent/cyclictest",
+		ProcRoot: filepath.Join(box, "proc"), SysRoot: filepath.Join(box, "sys"), Stdout: &out})
+	if !errors.Is(err, cyclictest.ErrNotInstalled) {
+		t.Fatalf("err = %v, want ErrNotInstalled", err)
+	}
+	if n := strings.Count(err.Error(), "install rt-tests"); n != 1 {
+		t.Errorf("%q says install rt-tests %d times, want once", err, n)
+	}
+	if out.Len() != 0 {
+		t.Errorf("a round ran: %q", out.String())
+	}
+}
