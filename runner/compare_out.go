@@ -54,7 +54,6 @@ type evidence struct {
 	windows    []int64
 	windowNs   int64
 	task       report.Task
-	crossCheck *report.CrossCheck
 }
 
 func newEvidence(o CompareOptions) (*evidence, error) {
@@ -139,7 +138,7 @@ func (e *evidence) round(n int, ct *cyclictest.Result, res *rt.Result, start, en
 	return nil
 }
 
-// pooledTask sums the rounds' threads into one, for the pooled plot.
+// pooled sums the rounds' threads into one, for the pooled plot.
 func pooled(ts []cyclictest.Thread) (cyclictest.Thread, cyclictest.Summary, error) {
 	r := cyclictest.Result{Threads: ts}
 	s, err := r.Summary()
