@@ -230,7 +230,7 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		c.Rounds = append(c.Rounds, Round{Cyclictest: a, Rtcell: b, Ratio: ratios(b, a), Busy: &busy})
 		note := ""
 		if busy.Reason != "" {
-			note = " | BUSY: " + busy.Reason
+			note = " | BUSY"
 		}
 		fmt.Fprintf(o.Stdout, "round %d/%d: cyclictest p50 %.0f µs p99 %.0f µs | rtcell p50 %.0f µs p99 %.0f µs%s\n",
 			r+1, o.Rounds, us(a.P50), us(a.P99), us(b.P50), us(b.P99), note)
@@ -263,6 +263,20 @@ func reliability(rs []Round) (bool, string) {
 		return true, ""
 	}
 	return false, "the box was busy: " + strings.Join(why, "; ")
+}
+
+// busyRounds lists the busy rounds' numbers, e.g. "rounds 1, 3".
+func busyRounds(rs []Round) string {
+	var n []string
+	for i, r := range rs {
+		if r.Busy != nil && r.Busy.Reason != "" {
+			n = append(n, fmt.Sprint(i+1))
+		}
+	}
+	if len(n) == 1 {
+		return "round " + n[0]
+	}
+	return "rounds " + strings.Join(n, ", ")
 }
 
 // reportVerdict is the verdict in the plot's subtitle.
@@ -424,8 +438,13 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	if c.Wake == rt.WakeHybrid {
 		fmt.Fprintf(w, "rtcell p99 exact (log-linear record): %.2f µs\n", float64(c.RtcellRawP99)/1e3)
 	}
+	for i, r := range c.Rounds {
+		if r.Busy != nil && r.Busy.Reason != "" {
+			fmt.Fprintf(w, "round %d busy: %s\n", i+1, r.Busy.Reason)
+		}
+	}
 	if !c.Reliable {
-		_, err := fmt.Fprintf(w, "verdict: %s — UNRELIABLE: %s\n", c.Verdict, c.Unreliable)
+		_, err := fmt.Fprintf(w, "verdict: %s — UNRELIABLE: the box was busy in %s\n", c.Verdict, busyRounds(c.Rounds))
 		return err
 	}
 	_, err := fmt.Fprintf(w, "verdict: %s\n", c.Verdict)

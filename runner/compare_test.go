@@ -57,3 +57,52 @@ func TestCompareNotInstalled(t *testing.T) {
 		t.Errorf("a round ran: %q", out.String())
 	}
 }
+
+func TestCompareTextUnreliable(t *testing.T) {
+	quiet := &Busy{LoadAvg1: 0.3, CPUs: 2, StealPct: 0.5, OtherPct: 1.2}
+	busy := func(why string) *Busy { return &Busy{LoadAvg1: 3.2, CPUs: 2, Reason: why} }
+	mk := func(bs ...*Busy) *Comparison {
+		c := &Comparison{Schema: CompareSchema, Wake: "sleep", Verdict: "PASS: x"}
+		for _, b := range bs {
+			c.Rounds = append(c.Rounds, Round{Busy: b})
+		}
+		c.Reliable, c.Unreliable = reliability(c.Rounds)
+		return c
+	}
+	tests := []struct {
+		name     string
+		c        *Comparison
+		reliable bool
+		want     []string
+	}{
+		{"quiet", mk(quiet, quiet), true, []string{"verdict: PASS: x\n"}},
+		{"no busy record", mk(nil), true, []string{"verdict: PASS: x\n"}},
+		{"one busy", mk(quiet, busy("load average 3.20 above 2 CPUs")), false, []string{
+			"round 2 busy: load average 3.20 above 2 CPUs\n",
+			"verdict: PASS: x — UNRELIABLE: the box was busy in round 2\n"}},
+		{"two busy", mk(busy("a"), quiet, busy("b")), false, []string{
+			"round 1 busy: a\n", "round 3 busy: b\n",
+			"verdict: PASS: x — UNRELIABLE: the box was busy in rounds 1, 3\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.c
+			c.Median.Ratio = Ratios{}
+			var b strings.Builder
+			if err := c.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if c.Reliable != tt.reliable || (c.Unreliable == "") != tt.reliable {
+				t.Errorf("reliable %v (%q), want %v", c.Reliable, c.Unreliable, tt.reliable)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("text lacks %q:\n%s", w, b.String())
+				}
+			}
+			if tt.reliable && strings.Contains(b.String(), "UNRELIABLE") {
+				t.Errorf("a quiet comparison marked unreliable:\n%s", b.String())
+			}
+		})
+	}
+}
