@@ -286,7 +286,7 @@ func (c *Comparison) reportVerdict() string {
 		v = "parity pass"
 	}
 	if !c.Reliable {
-		v += ", UNRELIABLE (busy box)"
+		v += ", busy box"
 	}
 	return v
 }
