@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +30,7 @@ func TestCompareOptionsInvalid(t *testing.T) {
 		{"interval", root(CompareOptions{CPU: 1, Interval: 5000}), "--interval 5µs"},
 		{"wake", root(CompareOptions{CPU: 1, Wake: "busy"}), `--wake "busy"`},
 		{"no sysfs", CompareOptions{CPU: 1, ProcRoot: t.TempDir(), SysRoot: t.TempDir()}, "--cpu 1: reading the online CPUs"},
+		{"out is a file", root(CompareOptions{CPU: 1, Cyclictest: "/bin/true", Out: aFile(t)}), "--out "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,6 +40,14 @@ func TestCompareOptionsInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+func aFile(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestCompareNotInstalled: without cyclictest, Compare says how to
