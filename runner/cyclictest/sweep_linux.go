@@ -62,7 +62,7 @@ func ownerPID(name string) (int, bool) {
 		return 0, false
 	}
 	pid, err := strconv.Atoi(pidText)
-	if err != nil || pid <= 0 {
+	if err != nil || pid <= 0 || strconv.Itoa(pid) != pidText { // no sign, no leading zero
 		return 0, false
 	}
 	return pid, true

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,8 @@ func TestOwnerPID(t *testing.T) {
 		{"rtcell-cyclictest--5-1", 0, false},
 		{"rtcell-cyclictest-0-1", 0, false},
 		{"rtcell-cyclictest-x-1", 0, false},
+		{"rtcell-cyclictest-+5-1", 0, false},
+		{"rtcell-cyclictest-05-1", 0, false},
 		{"other-4711-1", 0, false},
 		{"", 0, false},
 	}
@@ -147,4 +150,19 @@ esac; done`
 		t.Errorf("kept text differs from the files cyclictest wrote (%d/%d bytes, want %d/%d)",
 			len(res.JSONText), len(res.HistText), len(wantJSON), len(wantHist))
 	}
+}
+
+func FuzzOwnerPID(f *testing.F) {
+	for _, s := range []string{"rtcell-cyclictest-4711-1", "rtcell-cyclictest-123", "rtcell-cyclictest--1-2", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		pid, ok := ownerPID(name)
+		if !ok {
+			return
+		}
+		if pid <= 0 || !strings.HasPrefix(name, fmt.Sprintf("%s%d-", workPrefix, pid)) {
+			t.Errorf("ownerPID(%q) = %d", name, pid)
+		}
+	})
 }
