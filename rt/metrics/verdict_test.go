@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -132,5 +133,32 @@ func TestVerdictGauge(t *testing.T) {
 	mu.Unlock()
 	if _, err := c.Verdict(); err == nil {
 		t.Errorf("Verdict with two tasks named ran: no error")
+	}
+}
+
+// TestREADMEListsEveryMetric: README's metrics table names every family
+// a scrape exports, so that the names dashboards and alert rules depend
+// on are documented.
+func TestREADMEListsEveryMetric(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := runTestLoop(t, "ran", 5)
+	_, text := scrape(t, NewCollectorOptions(func() []Task { return []Task{{Name: "ran", Source: ran}} }, CollectorOptions{Verdict: true}))
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		name, ok := strings.CutPrefix(line, "# TYPE ")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		n++
+		if !strings.Contains(string(readme), "`"+name+"`") {
+			t.Errorf("README's metrics table lacks `%s`", name)
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d families in the scrape:\n%s", n, text)
 	}
 }
