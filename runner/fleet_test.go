@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -701,6 +702,16 @@ metrics = "127.0.0.1:0"
 		t.Logf("%s: Prometheus %v, live %v, %.0f ms after the scrape (at most %v cycles)", series, stored, live, elapsed*1000, bound)
 	}
 
+	// The verdict as Prometheus stored it: "late" misses every deadline,
+	// which only a kernel that is not PREEMPT_RT outranks.
+	wantVerdict := "not-realtime"
+	if kernelIsRT() {
+		wantVerdict = "violations"
+	}
+	if s, err := promQuery(base, `rtcell_verdict{job="rtcell"} == 1`); err != nil || len(s) != 1 || s[0].Metric["verdict"] != wantVerdict {
+		t.Errorf("rtcell_verdict == 1 in Prometheus: %v, %v; want one series, verdict %q", s, err, wantVerdict)
+	}
+
 	// Every rule and dashboard query evaluates and has data; the provoked
 	// alerts fire. Retried for up to 60 s: the recorded series exist
 	// after the first rule evaluation.
@@ -801,4 +812,112 @@ func liveValue(t *testing.T, url, series string) float64 {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return metricValue(t, string(b), series)
+}
+
+// kernelIsRT says whether this kernel is PREEMPT_RT, as the runner judges
+// it without preflight.
+func kernelIsRT() bool {
+	b, _ := os.ReadFile("/sys/kernel/realtime")
+	if strings.TrimSpace(string(b)) == "1" {
+		return true
+	}
+	v, _ := os.ReadFile("/proc/sys/kernel/version")
+	return strings.Contains(string(v), "PREEMPT_RT")
+}
+
+// liveVerdict scrapes url and returns the verdict whose rtcell_verdict
+// series is 1, or "" when the scrape fails or no single one is.
+func liveVerdict(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^rtcell_verdict\{verdict="([a-z-]+)"\} 1$`).FindAllStringSubmatch(string(b), -1)
+	if len(m) != 1 {
+		return ""
+	}
+	return m[0][1]
+}
+
+// TestVerdictGaugeLive: the runner's rtcell_verdict judges the run while
+// it runs: not-realtime on a kernel that is not PREEMPT_RT (pass or
+// violations on one), then failed once a worker is killed, while the
+// other task runs on and the metrics are still served.
+func TestVerdictGaugeLive(t *testing.T) {
+	rttest.RequireRoot(t)
+	cpu := lastCPU()
+	rttest.LeaseCPU(t, cpu)
+	cfg := filepath.Join(t.TempDir(), "run.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`[run]
+preflight = false
+duration = "2m"
+
+[[task]]
+name = "a"
+period = "1ms"
+priority = 80
+cpu = %[1]d
+
+[[task]]
+name = "b"
+period = "1ms"
+priority = 70
+cpu = %[1]d
+
+[report]
+metrics = "127.0.0.1:0"
+`, cpu)), 0o644)
+	var out lockedBuffer
+	cmd := exec.Command(runnerBin, "run", cfg, "--quiet")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	p, err := child.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(10 * time.Second)
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		for end := time.Now().Add(30 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("no %s in 30 s; runner output:\n%s", what, out.String())
+			}
+		}
+	}
+	var url string
+	wait("metrics address", func() bool {
+		m := regexp.MustCompile(`metrics: (http://\S+/metrics)`).FindStringSubmatch(out.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	})
+	want := map[string]bool{"not-realtime": true}
+	if kernelIsRT() {
+		want = map[string]bool{"pass": true, "violations": true}
+	}
+	wait("both tasks running", func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `rtcell_task_up{task="a"} 1`) && strings.Contains(string(b), `rtcell_task_up{task="b"} 1`)
+	})
+	if v := liveVerdict(url); !want[v] {
+		t.Errorf("verdict %q while both tasks run (kernel PREEMPT_RT: %v), want one of %v", v, kernelIsRT(), want)
+	}
+	workers := rttest.Children(p.PID())
+	if len(workers) != 2 {
+		t.Fatalf("%d worker processes, want 2", len(workers))
+	}
+	syscall.Kill(workers[0], syscall.SIGKILL)
+	wait("verdict failed after a worker was killed", func() bool { return liveVerdict(url) == "failed" })
+	select {
+	case <-p.Done():
+		t.Errorf("the run ended with one worker killed; the other task should run on")
+	default:
+	}
 }
