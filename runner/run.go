@@ -79,7 +79,7 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 		return ExitConfig, nil, errors.New("running: no config or no tasks")
 	}
 	if rt.IsWorker() {
-		rt.Run(ctx, program(cfg, o, false, false, nil)) // never returns in a worker
+		rt.Run(ctx, program(cfg, o, false, nil)) // never returns in a worker
 	}
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
@@ -157,7 +157,7 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 			return ExitConfig, nil, fmt.Errorf("%s: report.metrics: %w", cfg.File, err)
 		}
 	}
-	sum, err := rt.Run(ctx, program(cfg, o, nonRT, kernelRT, ln))
+	sum, err := rt.Run(ctx, program(cfg, o, nonRT, ln))
 	if len(sum.Tasks) == 0 {
 		// Nothing started: a CPU leased by another run, a bad option.
 		return sum.Code, nil, err
@@ -225,7 +225,7 @@ func failedList(ids []string) string {
 // side that prints the status lines and serves the metrics. The worker
 // processes build the same program from the same arguments and find
 // their task by name; their loop options come from the supervisor.
-func program(cfg *config.Config, o Options, nonRT, kernelRT bool, ln net.Listener) rt.Program {
+func program(cfg *config.Config, o Options, nonRT bool, ln net.Listener) rt.Program {
 	p := rt.Program{
 		Stdout:    o.Stdout,
 		Stderr:    o.Stderr,
@@ -242,7 +242,7 @@ func program(cfg *config.Config, o Options, nonRT, kernelRT bool, ln net.Listene
 		})
 	}
 	p.NonRT = func(ctx context.Context, sup *rt.Supervisor) error {
-		stopMetrics := serveMetrics(cfg, ln, sup, kernelRT, o)
+		stopMetrics := serveMetrics(cfg, ln, sup, o)
 		defer stopMetrics()
 		if !o.Quiet {
 			printStatus(ctx, sup, o.Stdout)
@@ -303,11 +303,13 @@ func printStatus(ctx context.Context, sup *rt.Supervisor, out io.Writer) {
 // serveMetrics serves the tasks' statistics to Prometheus on ln and
 // writes the node_exporter textfile every 10 s, as the config asks, until
 // the returned stop function is called. The rtcell_verdict gauge judges
-// the run so far with kernelRT (the kernel is PREEMPT_RT).
-func serveMetrics(cfg *config.Config, ln net.Listener, sup *rt.Supervisor, kernelRT bool, o Options) (stop func()) {
+// the run so far, with the kernel judged as the report's host line
+// judges it (/sys/kernel/realtime, or PREEMPT_RT in `uname -v`).
+func serveMetrics(cfg *config.Config, ln net.Listener, sup *rt.Supervisor, o Options) (stop func()) {
 	if ln == nil && cfg.Report.MetricsTextfile == "" {
 		return func() {}
 	}
+	_, kernelRT := hostInfo(o.ProcRoot, o.SysRoot)
 	col := metrics.NewCollectorOptions(func() []metrics.Task {
 		infos := sup.Tasks()
 		ts := make([]metrics.Task, len(infos))
