@@ -12,7 +12,7 @@ GOFLAGS_BUILD := -trimpath -buildvcs=true -ldflags='-s -w'
 # getcap, cmark-gfm; systemd (systemd-analyze scores the unit) and diffutils
 # (diff -r after a rollback); gcc and libc6-dev for the race detector (it needs
 # cgo); QEMU, a static busybox and xz for the PREEMPT_RT guest (vmtest).
-DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev systemd diffutils
+DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev systemd diffutils chromium poppler-utils
 DEPS_VM  := qemu-system-x86 busybox-static xz-utils
 # Packages whose tests mean something under the race detector.
 RACE_PKGS := ./rt ./rt/shm ./rt/stats ./rt/metrics ./rt/cpulist ./rt/internal/cpulease ./rt/rttest \
