@@ -271,7 +271,7 @@ func effectiveVerdict(reps []*Report) (string, []string) {
 		for i := range r.Tasks {
 			t := &r.Tasks[i]
 			name := taskKey(t)
-			if t.Policy != "" && t.Policy != "SCHED_FIFO" && t.Policy != "SCHED_RR" {
+			if t.Policy != "" && !rtPolicy(t.Policy) {
 				raise(VerdictNotRealtime)
 				add("task %s ran at %s, not at a real-time policy", name, t.Policy)
 			}
@@ -296,6 +296,17 @@ func effectiveVerdict(reps []*Report) (string, []string) {
 		why = append(why, fmt.Sprintf("every task met every deadline (%d cycles) at a real-time policy on a PREEMPT_RT kernel", n))
 	}
 	return verdict, why
+}
+
+// rtPolicy reports whether a policy as the worker read it back is a
+// real-time one: FIFO or RR (spelled "fifo" by rt, "SCHED_FIFO" by
+// sched_getattr's name), or DEADLINE.
+func rtPolicy(p string) bool {
+	switch strings.TrimPrefix(strings.ToUpper(p), "SCHED_") {
+	case "FIFO", "RR", "DEADLINE":
+		return true
+	}
+	return false
 }
 
 // verdictWord is the banner's word for a verdict.

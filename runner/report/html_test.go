@@ -271,3 +271,12 @@ type countWriter int
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
 
 var _ io.Writer = (*countWriter)(nil)
+
+func TestRTPolicy(t *testing.T) {
+	for p, want := range map[string]bool{"fifo": true, "SCHED_FIFO": true, "rr": true, "SCHED_RR": true, "SCHED_DEADLINE": true,
+		"other": false, "SCHED_OTHER": false, "SCHED_BATCH": false, "idle": false} {
+		if got := rtPolicy(p); got != want {
+			t.Errorf("rtPolicy(%q) = %t, want %t", p, got, want)
+		}
+	}
+}

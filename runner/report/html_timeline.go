@@ -72,7 +72,7 @@ func timelineSVG(cols []colView) (template.HTML, string) {
 	}
 	bottom := tlTop + tlHeight
 	legend := 0
-	if len(cols) > 1 || cols[0].Label != "" {
+	if len(cols) > 1 {
 		legend = 18 * len(cols)
 	}
 	height := bottom + tlAxis + legend

@@ -234,7 +234,8 @@ func verdictWord(rep *report.Report) string {
 		if t.Error != "" {
 			return "FAILED"
 		}
-		notRT = notRT || t.Policy != "SCHED_FIFO" && t.Policy != "SCHED_RR"
+		p := strings.TrimPrefix(strings.ToUpper(t.Policy), "SCHED_")
+		notRT = notRT || p != "FIFO" && p != "RR"
 	}
 	switch {
 	case rep.Verdict == report.VerdictFailed:
