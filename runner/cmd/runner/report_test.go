@@ -246,3 +246,16 @@ func TestReportMerge(t *testing.T) {
 		}
 	}
 }
+
+func TestReportOutputError(t *testing.T) {
+	good := filepath.Join(fixtures, "pass-rt.json")
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(file, "report.html") // under a file: cannot be made
+	r := runCmd(t, "report", good, "-o", out)
+	if r.code != 4 || !strings.Contains(r.stderr, "-o: ") || !strings.Contains(r.stderr, out) {
+		t.Errorf("-o under a regular file: exit %d, want 4 and an error naming -o and the path:\n%s", r.code, r.stderr)
+	}
+}
