@@ -232,6 +232,15 @@ func buildView(reps []*Report, o HTMLOptions) (*htmlView, error) {
 		tv.TimeSVG, tv.TimeNote = timelineSVG(tv.Cols)
 		v.Tasks = append(v.Tasks, *tv)
 	}
+	if d := o.Drift; d != nil && d.Drifted {
+		n := 0
+		for _, it := range d.Items {
+			if it.Worse {
+				n++
+			}
+		}
+		v.Why = append(v.Why, fmt.Sprintf("the box has drifted since commissioning: %d item(s) worse than the baseline (see Drift)", n))
+	}
 	v.Drift = o.Drift
 	return v, nil
 }
