@@ -358,6 +358,7 @@ func writeReports(rep *report.Report, cfg *config.Config, o Options) error {
 		{paths.JSON, rep.WriteJSON},
 		{paths.Histfile, rep.WriteHistfile},
 		{paths.SVG, func(w io.Writer) error { return report.WriteSVG(w, rep) }},
+		{paths.HTML, func(w io.Writer) error { return report.WriteHTML(w, []*report.Report{rep}, report.HTMLOptions{}) }},
 	} {
 		if f.path == "" {
 			continue

@@ -4,6 +4,7 @@
 //
 //	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
 //	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F] [--out DIR]
+//	runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
 //	runner version | --version
 package main
 
@@ -28,6 +29,7 @@ import (
 const usage = `usage:
   runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
   runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F] [--out DIR]
+  runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
   runner version | --version
 `
 
@@ -50,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return cmdCompare(ctx, args[1:], stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version())
 		return 0
