@@ -41,7 +41,15 @@ import (
 //     interrupt (virtio1-req.0 here) is on CPU 1 (threshold 40 µs);
 //   - idle: nothing but the host (threshold 300 µs), retried until the
 //     analysis finds a breach mostly unexplained: the hypervisor's.
-var captureFlag = flag.String("capture", "", "record the trace fixtures of these scenarios (hog, irq, idle) into testdata/ (root)")
+var (
+	captureFlag      = flag.String("capture", "", "record the trace fixtures of these scenarios (hog, irq, idle) into -capture-dir (root)")
+	captureDir       = flag.String("capture-dir", "testdata", "where -capture writes NAME.trace and NAME.json")
+	captureThreshold = flag.Duration("capture-threshold", 0, "the breach threshold (default: the scenario's)")
+	captureSpin      = flag.Duration("capture-spin", 2500*time.Microsecond, "hog: how long the disturber spins")
+	capturePeriod    = flag.Duration("capture-period", 50*time.Millisecond, "hog: how often the disturber spins")
+	captureTry       = flag.Duration("capture-try", 30*time.Second, "how long one try runs the loop")
+	captureTries     = flag.Int("capture-tries", 0, "tries before giving up (default: the scenario's)")
+)
 
 // captureEvents are the events the fixtures record (where the kernel has
 // them).
@@ -79,11 +87,17 @@ func TestCaptureHog(t *testing.T) {
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
 		t.Fatal(err)
 	}
+	spin, period, _ := strings.Cut(os.Getenv(hogEnv), ",")
+	spinD, err1 := time.ParseDuration(spin)
+	periodD, err2 := time.ParseDuration(period)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("%s=%q: want SPIN,PERIOD", hogEnv, os.Getenv(hogEnv))
+	}
 	for {
-		end := time.Now().Add(2500 * time.Microsecond)
+		end := time.Now().Add(spinD)
 		for time.Now().Before(end) {
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(periodD)
 	}
 }
 
@@ -113,7 +127,7 @@ func capture(t *testing.T, scenario string) {
 	case "hog":
 		threshold = time.Millisecond
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCaptureHog$")
-		cmd.Env = append(os.Environ(), hogEnv+"=1")
+		cmd.Env = append(os.Environ(), hogEnv+"="+captureSpin.String()+","+capturePeriod.String())
 		dist, err = child.Start(cmd)
 	case "irq":
 		threshold = 40 * time.Microsecond
@@ -134,6 +148,12 @@ func capture(t *testing.T, scenario string) {
 	}
 	if dist != nil {
 		defer dist.Stop(time.Second)
+	}
+	if *captureThreshold > 0 {
+		threshold = *captureThreshold
+	}
+	if *captureTries > 0 {
+		tries = *captureTries
 	}
 
 	inst := filepath.Join(tracefsMount, "instances", fmt.Sprintf("rtcell-capture-%d", os.Getpid()))
@@ -175,7 +195,7 @@ func capture(t *testing.T, scenario string) {
 	var raw []byte
 	for try := 0; try < tries && fb == nil; try++ {
 		w("trace", "") // clear
-		fb = captureLoop(t, threshold, int(marker.Fd()), int(on.Fd()), 30*time.Second)
+		fb = captureLoop(t, threshold, int(marker.Fd()), int(on.Fd()), *captureTry)
 		if fb == nil {
 			continue
 		}
@@ -194,7 +214,7 @@ func capture(t *testing.T, scenario string) {
 		}
 	}
 	if fb == nil {
-		t.Skipf("%s: no cycle later than %v in %d tries of 30 s", scenario, threshold, tries)
+		t.Skipf("%s: no cycle later than %v in %d tries of %v", scenario, threshold, tries, *captureTry)
 	}
 	fb.Scenario, fb.CapturedAt, fb.ThresholdNs = scenario, time.Now().UTC().Format(time.RFC3339), threshold.Nanoseconds()
 	var u unix.Utsname
@@ -205,22 +225,20 @@ func capture(t *testing.T, scenario string) {
 	}
 
 	trimmed := trimTrace(raw, fb.ReleaseNs-20_000_000)
-	if err := os.WriteFile(filepath.Join("testdata", scenario+".trace"), trimmed, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(*captureDir, scenario+".trace"), trimmed, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	js, _ := json.MarshalIndent(fb, "", "  ")
-	if err := os.WriteFile(filepath.Join("testdata", scenario+".json"), append(js, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(*captureDir, scenario+".json"), append(js, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Analyze(bytes.NewReader(trimmed), Breach{CPU: fb.CPU, TID: fb.TID, ReleaseNs: fb.ReleaseNs, WakeNs: fb.WakeNs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: latency %d ns (%d bytes of trace kept of %d)", scenario, fb.LatencyNs, len(trimmed), len(raw))
-	for _, k := range c.Contributors {
-		t.Logf("  %-9s %-40s %9.2f us %6.2f %%", k.Kind, k.Name, float64(k.Ns)/1e3, k.Pct)
-	}
-	t.Logf("  unexplained %9.2f us %6.2f %%", float64(c.UnexplainedNs)/1e3, c.UnexplainedPct)
+	var text strings.Builder
+	WriteText(&text, c, fb.LatencyNs)
+	t.Logf("%s: cycle %d late by %d ns (%d bytes of trace kept of %d)\n%s", scenario, fb.Cycle, fb.LatencyNs, len(trimmed), len(raw), text.String())
 }
 
 // captureLoop runs the 1 kHz loop on CPU 1 at SCHED_FIFO 90 for at most
