@@ -146,6 +146,9 @@ type analyzer struct {
 	lastNs  int64
 	// loop names the wakeup contributor: the loop's "comm:tid".
 	loop string
+	// slept is set when the loop was woken inside the interval; unset,
+	// it was runnable or running at its release.
+	slept bool
 }
 
 // Analyze reads a trace (the text of an ftrace instance's trace file,
@@ -171,7 +174,9 @@ type analyzer struct {
 //   - irq, softirq, nmi: the handlers that ran, by "irq/NUM ACTION", x86
 //     vector name (local_timer, reschedule, …), softirq vector name;
 //   - thread: another task current on the CPU after the expiry, named
-//     "comm:pid POLICY PRIO";
+//     "comm:pid POLICY PRIO", and the loop's own thread when it was not
+//     asleep at its release (no wake-up of it in the interval: its
+//     previous cycle overran, or its own process held it);
 //   - wakeup: the loop's own hrtimer callback, the idle task and the loop
 //     itself after the expiry (the scheduler's path to running the loop
 //     and its return to user space);
@@ -240,9 +245,9 @@ func (a *analyzer) event(ev *Event) bool {
 		a.cpu(ev.CPU).lostPending = true
 		return false
 	}
-	if a.b.TID != 0 && ev.CPU != a.b.CPU && ev.Kind != EvPrint && ev.Kind != EvSchedWaking && ev.Kind != EvSchedWakeup && ev.Kind != EvSchedSwitch {
-		return false
-	}
+	// Every CPU's contexts are followed (the loop's timer may expire on
+	// another CPU, e.g. a nohz_full CPU's timer on a housekeeping CPU),
+	// but only the loop's CPU keeps its timeline (inScope).
 	a.lastNs = max(a.lastNs, ev.TimeNs)
 	c := a.cpu(ev.CPU)
 	t := ev.TimeNs
@@ -415,11 +420,16 @@ func (a *analyzer) refineFromMarker() {
 	if c == nil || a.marker == nil {
 		return
 	}
-	var wk *waking
-	for i := len(a.wakings) - 1; i >= 0; i-- {
+	// The last two timer wake-ups of the loop before the marker: this
+	// cycle's and the one before.
+	var wk, prev *waking
+	for i := len(a.wakings) - 1; i >= 0 && prev == nil; i-- {
 		if w := &a.wakings[i]; w.pid == a.b.TID && w.hr != nil && w.ns <= a.marker.TimeNs {
-			wk = w
-			break
+			if wk == nil {
+				wk = w
+			} else {
+				prev = w
+			}
 		}
 	}
 	if wk == nil {
@@ -427,8 +437,13 @@ func (a *analyzer) refineFromMarker() {
 	}
 	for _, s := range c.segs {
 		if s.pid == a.b.TID && s.start >= wk.ns && s.start <= a.marker.TimeNs {
-			a.b.WakeNs = s.start
-			a.b.ReleaseNs = s.start - a.mark.LatencyNs
+			rel := s.start - a.mark.LatencyNs
+			if prev != nil && rel <= prev.ns {
+				// The release would precede the previous cycle's
+				// expiry: that wake-up was not this breach's.
+				return
+			}
+			a.b.WakeNs, a.b.ReleaseNs = s.start, rel
 			return
 		}
 	}
@@ -507,7 +522,11 @@ func (a *analyzer) resolve() (*Cause, error) {
 		if w.ns < b.ReleaseNs-1000 {
 			break // woken before the release: no timer delay
 		}
+		a.slept = true
 		switch {
+		case w.hr == nil && w.vector == nil:
+			// Not its timer (another CPU woke it, e.g. from a lock):
+			// no timer delay; the loop waited as a woken task does.
 		case w.hr != nil:
 			expiry, loopHR = w.hr.entryNs, w.hr
 			if w.hr.fn != "" {
@@ -521,8 +540,6 @@ func (a *analyzer) resolve() (*Cause, error) {
 			}
 		case w.vector != nil:
 			expiry, timerVec, timerName = w.vector.entryNs, w.vector, w.vector.name
-		default:
-			expiry = w.ns
 		}
 		break
 	}
@@ -610,6 +627,12 @@ func (a *analyzer) attribute(s segment, pre bool, loopHR, timerVec *frame, timer
 	}
 	if pre {
 		return key{KindTimerIRQ, timerName}, true, false
+	}
+	if s.pid == a.b.TID && !a.slept {
+		// The loop itself was running at its release (its previous
+		// cycle overran, or it was held in its own process): its own
+		// run, named like any thread.
+		return key{KindThread, threadName(s.comm, s.pid, s.prio)}, false, false
 	}
 	if s.pid == a.b.TID || s.pid == 0 {
 		return key{KindWakeup, a.loopName(s)}, true, false

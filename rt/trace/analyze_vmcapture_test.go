@@ -42,7 +42,7 @@ func TestCaptureRT(t *testing.T) {
 			job := `mkdir -p /tmp/cap
 cd /tmp
 vm_run capture taskset 0x3 /usr/local/bin/trace.test -test.run '^TestCapture$' -test.v -capture=` + sc + ` -capture-dir=/tmp/cap \
-	-capture-threshold=10ms -capture-spin=30ms -capture-period=150ms -capture-try=15s -capture-tries=3
+	-capture-threshold=10ms -capture-spin=30ms -capture-period=150ms -capture-try=8s -capture-tries=4
 vm_run trace gzip -c /tmp/cap/` + sc + `.trace
 vm_file json /tmp/cap/` + sc + `.json
 vm_run uname uname -rv

@@ -591,7 +591,7 @@ func parseFields(ev *Event) error {
 		} else {
 			return nil
 		}
-		// 6.1: hrtimer=P now=N function=F; 6.18: hrtimer=P function=F now=N
+		// hrtimer=P function=F now=N, read in any order.
 		err = kv(f, func(k, v string) error {
 			var err error
 			switch k {
