@@ -108,13 +108,17 @@ type segment struct {
 // waking is a sched_waking (or wakeup) seen on a CPU, with the hrtimer
 // and vector frames it happened in.
 type waking struct {
-	ns     int64
-	pid    int
-	prio   int
-	comm   string
-	cpu    int
-	hr     *frame
-	vector *frame
+	ns   int64
+	pid  int
+	prio int
+	comm string
+	cpu  int
+	// waker is the task current on cpu at the waking (in task
+	// context, the one that woke the loop).
+	wakerComm string
+	wakerPID  int
+	hr        *frame
+	vector    *frame
 }
 
 const prioUnknown = math.MinInt32
@@ -143,12 +147,18 @@ type analyzer struct {
 	wakings []waking
 	marker  *Event
 	mark    Marker
-	lastNs  int64
+	// timerlat is the last thread sample of the timerlat tracer, the
+	// breach of a trace that rtla timerlat -T stopped.
+	timerlat *Event
+	lastNs   int64
 	// loop names the wakeup contributor: the loop's "comm:tid".
 	loop string
 	// slept is set when the loop was woken inside the interval; unset,
 	// it was runnable or running at its release.
 	slept bool
+	// waker is the loop's waking when another task woke it (not its
+	// timer): the loop was blocked on it.
+	waker *waking
 }
 
 // Analyze reads a trace (the text of an ftrace instance's trace file,
@@ -156,7 +166,8 @@ type analyzer struct {
 // add up to its latency, b.WakeNs − b.ReleaseNs.
 //
 // With b.TID 0, the breach is the one of the first rtcell marker in the
-// trace: CPU and TID are the marker line's; the wake-up time is the
+// trace, or, in a trace of rtla timerlat (no marker), the last thread
+// sample of the timerlat tracer, whose thread is then the loop: CPU and TID are the marker line's; the wake-up time is the
 // loop's switch-in after its hrtimer's last wake-up before the marker
 // (the marker's own time when there is none: the loop writes it after
 // its clock read, µs later in a clean loop, but a loop that blocks in
@@ -170,11 +181,14 @@ type analyzer struct {
 // ran in it, so that nested intervals count once:
 //   - timer_irq: from the release to the entry of the loop's hrtimer
 //     expiry (the hrtimer_expire_entry in which the loop's sched_waking
-//     happened; the timer's interrupt vector up to it counts here too);
+//     happened, on any CPU; the timer's interrupt vector up to it counts
+//     here too);
 //   - irq, softirq, nmi: the handlers that ran, by "irq/NUM ACTION", x86
 //     vector name (local_timer, reschedule, …), softirq vector name;
 //   - thread: another task current on the CPU after the expiry, named
-//     "comm:pid POLICY PRIO", and the loop's own thread when it was not
+//     "comm:pid POLICY PRIO"; the task that woke the loop, when that was
+//     not its timer (a lock, a futex), for the time until the waking, with
+//     that task's CPU; and the loop's own thread when it was not
 //     asleep at its release (no wake-up of it in the interval: its
 //     previous cycle overran, or its own process held it);
 //   - wakeup: the loop's own hrtimer callback, the idle task and the loop
@@ -208,6 +222,13 @@ func Analyze(r io.Reader, b Breach) (*Cause, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
+	}
+	if !a.known && a.marker == nil && a.timerlat != nil {
+		// A trace of rtla timerlat: its last thread sample is the breach.
+		e := a.timerlat
+		a.marker, a.mark = e, Marker{Task: "timerlat", LatencyNs: e.Timerlat.LatencyNs}
+		a.b.CPU, a.b.TID = e.CPU, e.PID
+		a.b.WakeNs, a.b.ReleaseNs = e.TimeNs, e.TimeNs-e.Timerlat.LatencyNs
 	}
 	if !a.known {
 		if a.marker == nil {
@@ -301,7 +322,7 @@ func (a *analyzer) event(ev *Event) bool {
 		w := &ev.Wake
 		a.prio[w.PID] = w.Prio
 		if ev.Kind == EvSchedWaking || !a.hasWaking(w.PID, t) {
-			wk := waking{ns: t, pid: w.PID, prio: w.Prio, comm: w.Comm, cpu: ev.CPU}
+			wk := waking{ns: t, pid: w.PID, prio: w.Prio, comm: w.Comm, cpu: ev.CPU, wakerComm: ev.Comm, wakerPID: ev.PID}
 			for f := c.stack; f != nil; f = f.parent {
 				if f.kind == frHRTimer && wk.hr == nil {
 					wk.hr = f
@@ -335,6 +356,11 @@ func (a *analyzer) event(ev *Event) bool {
 		c.stack = &frame{kind: frHRTimer, name: ev.HRTimer.Addr, fn: ev.HRTimer.Function, entryNs: t, parent: c.stack}
 	case EvHRTimerExit:
 		c.pop(func(f *frame) bool { return f.kind == frHRTimer && f.name == ev.HRTimer.Addr })
+	case EvTimerlat:
+		if ev.Timerlat.Context == "thread" && (a.b.TID == 0 || ev.PID == a.b.TID) {
+			e := *ev
+			a.timerlat = &e
+		}
 	case EvPrint:
 		m, ok := ParseMarker(ev.Print.Text)
 		if !ok || a.marker != nil {
@@ -453,6 +479,7 @@ func (a *analyzer) refineFromMarker() {
 type key struct {
 	kind Kind
 	name string
+	cpu  int
 }
 
 func (a *analyzer) resolve() (*Cause, error) {
@@ -525,8 +552,9 @@ func (a *analyzer) resolve() (*Cause, error) {
 		a.slept = true
 		switch {
 		case w.hr == nil && w.vector == nil:
-			// Not its timer (another CPU woke it, e.g. from a lock):
-			// no timer delay; the loop waited as a woken task does.
+			// Not its timer: another task woke it (from a lock, a
+			// futex): until then the loop waited on that task.
+			expiry, a.waker = w.ns, &a.wakings[i]
 		case w.hr != nil:
 			expiry, loopHR = w.hr.entryNs, w.hr
 			if w.hr.fn != "" {
@@ -580,7 +608,7 @@ func (a *analyzer) resolve() (*Cause, error) {
 			continue
 		}
 		cause.Contributors = append(cause.Contributors, Contributor{
-			Kind: k.kind, Name: k.name, CPU: b.CPU, Ns: ns, Pct: pct(ns, lat), Preempted: preempted[k],
+			Kind: k.kind, Name: k.name, CPU: k.cpu, Ns: ns, Pct: pct(ns, lat), Preempted: preempted[k],
 		})
 	}
 	sort.Slice(cause.Contributors, func(i, j int) bool {
@@ -607,37 +635,48 @@ func (a *analyzer) attribute(s segment, pre bool, loopHR, timerVec *frame, timer
 		switch f.kind {
 		case frHRTimer:
 			if f == loopHR && !pre {
-				return key{KindWakeup, a.loopName(s)}, true, false
+				return key{KindWakeup, a.loopName(s), a.b.CPU}, true, false
 			}
 			continue // another hrtimer: its vector's time
 		case frNMI:
-			return key{KindNMI, f.name}, false, false
+			return key{KindNMI, f.name, a.b.CPU}, false, false
 		case frVector:
 			if f == timerVec && pre {
-				return key{KindTimerIRQ, timerName}, true, false
+				return key{KindTimerIRQ, timerName, a.b.CPU}, true, false
 			}
-			return key{KindIRQ, f.name}, false, false
+			return key{KindIRQ, f.name, a.b.CPU}, false, false
 		case frIRQ, frSoftIRQ:
 			kind := KindIRQ
 			if f.kind == frSoftIRQ {
 				kind = KindSoftIRQ
 			}
-			return key{kind, f.name}, false, false
+			return key{kind, f.name, a.b.CPU}, false, false
 		}
 	}
+	if pre && a.waker != nil {
+		if s.pid == a.b.TID {
+			return key{KindWakeup, a.loopName(s), a.b.CPU}, true, false
+		}
+		w := a.waker
+		p, ok := a.prio[w.wakerPID]
+		if !ok {
+			p = prioUnknown
+		}
+		return key{KindThread, threadName(w.wakerComm, w.wakerPID, p), w.cpu}, false, false
+	}
 	if pre {
-		return key{KindTimerIRQ, timerName}, true, false
+		return key{KindTimerIRQ, timerName, a.b.CPU}, true, false
 	}
 	if s.pid == a.b.TID && !a.slept {
 		// The loop itself was running at its release (its previous
 		// cycle overran, or it was held in its own process): its own
 		// run, named like any thread.
-		return key{KindThread, threadName(s.comm, s.pid, s.prio)}, false, false
+		return key{KindThread, threadName(s.comm, s.pid, s.prio), a.b.CPU}, false, false
 	}
 	if s.pid == a.b.TID || s.pid == 0 {
-		return key{KindWakeup, a.loopName(s)}, true, false
+		return key{KindWakeup, a.loopName(s), a.b.CPU}, true, false
 	}
-	return key{KindThread, threadName(s.comm, s.pid, s.prio)}, false,
+	return key{KindThread, threadName(s.comm, s.pid, s.prio), a.b.CPU}, false,
 		s.prio != prioUnknown && loopPrio != prioUnknown && s.prio < loopPrio
 }
 

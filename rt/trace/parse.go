@@ -38,6 +38,7 @@ const (
 	EvNoise                  // osnoise irq_noise, softirq_noise, thread_noise, nmi_noise: Noise
 	EvPrint                  // a trace_marker write (tracing_mark_write) or trace_printk: Print
 	EvLost                   // "CPU:N [LOST M EVENTS]": Lost
+	EvTimerlat               // the timerlat tracer's sample (rtla timerlat): Timerlat
 )
 
 // Switch is a sched_switch. Prio fields are the kernel's prio: 0–99 for
@@ -125,6 +126,15 @@ type Noise struct {
 	DurationNs int64
 }
 
+// Timerlat is one sample of the timerlat tracer (what rtla timerlat
+// records): "#SEQ context irq|thread|user-ret timer_latency N ns". Its
+// thread sample is written by the timerlat/CPU thread when it wakes.
+type Timerlat struct {
+	Seq       int
+	Context   string
+	LatencyNs int64
+}
+
 // Print is a trace_marker write or a trace_printk: Text without the
 // trailing newline.
 type Print struct {
@@ -146,18 +156,19 @@ type Event struct {
 	Fields string // the rest of the line after "NAME: "
 	Kind   EventKind
 
-	Switch  Switch
-	Wake    Wake
-	IRQ     IRQ
-	SoftIRQ SoftIRQ
-	Vector  Vector
-	HRTimer HRTimer
-	IPI     IPI
-	Work    Work
-	NMI     NMI
-	Noise   Noise
-	Print   Print
-	Lost    int64 // EvLost: the number of events lost
+	Switch   Switch
+	Wake     Wake
+	IRQ      IRQ
+	SoftIRQ  SoftIRQ
+	Vector   Vector
+	HRTimer  HRTimer
+	IPI      IPI
+	Work     Work
+	NMI      NMI
+	Noise    Noise
+	Print    Print
+	Timerlat Timerlat
+	Lost     int64 // EvLost: the number of events lost
 }
 
 // IRQsOff reports whether the line's flags say interrupts were disabled
@@ -360,6 +371,9 @@ func parseLine(line string, ev *Event) error {
 	}
 	ev.TimeNs = ts
 	after = strings.TrimLeft(after, " ")
+	if strings.HasPrefix(after, "#") {
+		return parseTimerlat(after, ev)
+	}
 	name, fields, ok := strings.Cut(after, ": ")
 	if !ok {
 		if strings.HasSuffix(after, ":") && !strings.Contains(after, " ") {
@@ -723,5 +737,25 @@ func parseNoise(ev *Event) error {
 		return perr("bad %s duration %q", ev.Name, g[2])
 	}
 	ev.Noise.StartNs, ev.Noise.DurationNs = start, d
+	return nil
+}
+
+// parseTimerlat parses the timerlat tracer's sample, which has no event
+// name: "#1020  context thread timer_latency     12345 ns".
+func parseTimerlat(text string, ev *Event) error {
+	f := strings.Fields(text)
+	if len(f) != 6 || f[1] != "context" || f[3] != "timer_latency" || f[5] != "ns" {
+		return perr("bad timerlat sample")
+	}
+	seq, err := atoi("timerlat seq", strings.TrimPrefix(f[0], "#"))
+	if err != nil {
+		return err
+	}
+	lat, err := strconv.ParseInt(f[4], 10, 64)
+	if err != nil || lat < 0 {
+		return perr("bad timer_latency %q", f[4])
+	}
+	ev.Kind, ev.Name, ev.Fields = EvTimerlat, "timerlat", text
+	ev.Timerlat = Timerlat{Seq: seq, Context: f[2], LatencyNs: lat}
 	return nil
 }

@@ -219,6 +219,12 @@ func TestParseLine(t *testing.T) {
 				Wake: Wake{Comm: "x", PID: 1, Prio: 120, TargetCPU: 1}},
 		},
 		{
+			name: "timerlat thread sample (no event name)",
+			line: "      timerlat/1-201     [001] .......    30.000120: #1020  context thread timer_latency     12345 ns",
+			want: Event{Comm: "timerlat/1", PID: 201, CPU: 1, Flags: ".......", TimeNs: 30000120000, Name: "timerlat", Kind: EvTimerlat,
+				Timerlat: Timerlat{Seq: 1020, Context: "thread", LatencyNs: 12345}},
+		},
+		{
 			name: "lost events",
 			line: "CPU:1 [LOST 312 EVENTS]",
 			want: Event{CPU: 1, PID: -1, Name: "lost", Kind: EvLost, Lost: 312},
@@ -257,6 +263,8 @@ func TestParseLineMalformed(t *testing.T) {
 		"  bash-12 [001] d..2. 1.0: irq_noise: local_timer start 1.0 duration 1 ns",
 		"  bash-12 [001] d..2. 1.0: workqueue_execute_start: function x",
 		"CPU:x [LOST 3 EVENTS]",
+		"  bash-12 [001] d..2. 1.0: #12 context thread timer_latency x ns",
+		"  bash-12 [001] d..2. 1.0: #12 context",
 		"  bash-12 [001] d..2. 99999999999999.999999: sched_waking: comm=a pid=1 prio=1 target_cpu=1",
 	} {
 		var ev Event
@@ -348,7 +356,11 @@ func TestParseFixtures(t *testing.T) {
 		if bad, n := sc.Malformed(); n > 0 {
 			t.Errorf("%s: %d malformed lines, first %v", f, n, bad[0])
 		}
-		for _, k := range []EventKind{EvSchedSwitch, EvSchedWaking, EvVectorEntry, EvHRTimerEntry, EvPrint} {
+		marker := EvPrint
+		if strings.Contains(f, "rtla") {
+			marker = EvTimerlat // rtla's own trace has no rtcell marker
+		}
+		for _, k := range []EventKind{EvSchedSwitch, EvSchedWaking, EvVectorEntry, EvHRTimerEntry, marker} {
 			if kinds[k] == 0 {
 				t.Errorf("%s: no event of kind %d", f, k)
 			}
