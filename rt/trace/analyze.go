@@ -60,7 +60,7 @@ func ParseMarker(text string) (m Marker, ok bool) {
 	if !found {
 		return m, false
 	}
-	v, found := fieldsAfter(t, "task=", "cycle=", "latency=")
+	v, found := fieldsAfter(t, "task=", " cycle=", " latency=")
 	if !found {
 		return m, false
 	}

@@ -439,29 +439,33 @@ func parseTimestamp(s string) (int64, error) {
 // interrupt.h), stable since 2.6.
 var softirqNames = [...]string{"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"}
 
-// fieldsAfter returns the values of the keys in text, in order: each key
-// ("pid=") is searched after the previous one, and a value runs to the
-// next key, so values may hold spaces (comms do).
+// fieldsAfter returns the values of the keys in text, in order: the
+// first key ("comm=") starts text or follows a space, each later key
+// (" pid=", with its leading space) is searched after the previous one,
+// and a value runs to the next key, so values may hold spaces (comms
+// do). The last value runs to the next space.
 func fieldsAfter(text string, keys ...string) ([]string, bool) {
 	vals := make([]string, len(keys))
 	pos := 0
 	for n, k := range keys {
 		var j int
-		if n == 0 && strings.HasPrefix(text, k) {
-			j = 0
+		if n == 0 {
+			if strings.HasPrefix(text, k) {
+				j = 0
+			} else if j = strings.Index(text, " "+k); j < 0 {
+				return nil, false
+			} else {
+				j++
+			}
 		} else {
-			j = strings.Index(text[pos:], " "+k)
-			if j < 0 {
+			if j = strings.Index(text[pos:], k); j < 0 {
 				return nil, false
 			}
-			j += pos + 1
-		}
-		if n > 0 {
-			vals[n-1] = text[pos:max(pos, j-1)]
+			j += pos
+			vals[n-1] = text[pos:j]
 		}
 		pos = j + len(k)
 	}
-	// The last value runs to the end, or to the next space-separated key.
 	last := text[pos:]
 	if sp := strings.IndexByte(last, ' '); sp >= 0 {
 		last = last[:sp]
@@ -504,11 +508,11 @@ func parseFields(ev *Event) error {
 		if !ok {
 			return perr("sched_switch without ==>")
 		}
-		p, ok := fieldsAfter(prev, "prev_comm=", "prev_pid=", "prev_prio=", "prev_state=")
+		p, ok := fieldsAfter(prev, "prev_comm=", " prev_pid=", " prev_prio=", " prev_state=")
 		if !ok {
 			return perr("sched_switch prev fields")
 		}
-		n, ok := fieldsAfter(next, "next_comm=", "next_pid=", "next_prio=")
+		n, ok := fieldsAfter(next, "next_comm=", " next_pid=", " next_prio=")
 		if !ok {
 			return perr("sched_switch next fields")
 		}
@@ -532,7 +536,7 @@ func parseFields(ev *Event) error {
 			ev.Kind = EvSchedWakeup
 		}
 		// comm=C pid=N prio=N [success=1] target_cpu=NNN
-		v, ok := fieldsAfter(f, "comm=", "pid=", "prio=")
+		v, ok := fieldsAfter(f, "comm=", " pid=", " prio=")
 		if !ok {
 			return perr("%s fields", name)
 		}
@@ -556,7 +560,7 @@ func parseFields(ev *Event) error {
 		}
 	case name == "irq_handler_entry":
 		ev.Kind = EvIRQEntry
-		v, ok := fieldsAfter(f, "irq=", "name=")
+		v, ok := fieldsAfter(f, "irq=", " name=")
 		if !ok {
 			return perr("irq_handler_entry fields")
 		}
@@ -567,7 +571,7 @@ func parseFields(ev *Event) error {
 		ev.IRQ.Name = f[strings.Index(f, " name=")+len(" name="):]
 	case name == "irq_handler_exit":
 		ev.Kind = EvIRQExit
-		v, ok := fieldsAfter(f, "irq=", "ret=")
+		v, ok := fieldsAfter(f, "irq=", " ret=")
 		if !ok {
 			return perr("irq_handler_exit fields")
 		}
