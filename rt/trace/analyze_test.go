@@ -229,6 +229,21 @@ func TestAnalyzeOtherWakeups(t *testing.T) {
 			want: map[string]int64{"timer_irq hrtimer_wakeup": 30_000, "wakeup loop:100": 18_000, "irq reschedule": 2_000},
 		},
 		{
+			// The same with CPU 0 not traced (tracing_cpumask holds the
+			// RT CPU only): no waking is seen, but the loop was asleep at
+			// its release, so its switch-in is its wake-up path.
+			name: "timer expires on an untraced CPU",
+			lines: []string{
+				loopSleeps,
+				tl("<idle>", 0, 1, "dnh1.", 140, "reschedule_entry: vector=253"),
+				tl("<idle>", 0, 1, "dnh1.", 142, "reschedule_exit: vector=253"),
+				tl("<idle>", 0, 1, "d..2.", 145, "sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=loop next_pid=100 next_prio=9"),
+				tl("loop", 100, 1, "...1.", 152, "tracing_mark_write: rtcell: task=t cycle=3 latency=50000ns"),
+			},
+			b:    Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(150)},
+			want: map[string]int64{"wakeup loop:100": 48_000, "irq reschedule": 2_000},
+		},
+		{
 			// Another task wakes the loop from a lock (not its timer):
 			// until then the loop waited on it (bash:7 on CPU 0); then the
 			// loop's wake-up path.
@@ -319,7 +334,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"wake before release", handTrace, Breach{CPU: 1, TID: 100, ReleaseNs: at(200), WakeNs: at(100)}, ErrNoBreach},
 		{"release before the CPU's first event", handTrace, Breach{CPU: 1, TID: 100, ReleaseNs: at(10), WakeNs: at(1910)}, ErrNotCovered},
 		{"other CPU has no events", handTrace, Breach{CPU: 3, TID: 100, ReleaseNs: at(100), WakeNs: at(2000)}, ErrNotCovered},
-		{"marker disagrees", handTrace, Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(1990)}, ErrMismatch},
+		{"marker disagrees", handTrace, Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(1500)}, ErrMismatch},
 		{"lost events inside", strings.Replace(handTrace, tl("hog", 200, 1, "d.h..", 300, "irq_handler_entry: irq=36 name=virtio1-req.0"), "CPU:1 [LOST 9 EVENTS]\n"+tl("hog", 200, 1, "d.h..", 300, "irq_handler_entry: irq=36 name=virtio1-req.0"), 1),
 			Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(2000)}, ErrNotCovered},
 		{"nothing parses", "junk\nmore junk\n", Breach{}, ErrMalformed},
