@@ -348,6 +348,12 @@ func (a *analyzer) event(ev *Event) bool {
 		c.stack = &frame{kind: frVector, id: ev.Vector.Vector, name: ev.Vector.Name, entryNs: t, parent: c.stack}
 	case EvVectorExit:
 		c.pop(func(f *frame) bool { return f.kind == frVector && f.name == ev.Vector.Name })
+	case EvIPIEntry:
+		// Kernels before 6.6 on arm64 and others without irq_vectors:
+		// the IPI handler, named by its reason.
+		c.stack = &frame{kind: frVector, name: "ipi " + ev.IPI.Reason, entryNs: t, parent: c.stack}
+	case EvIPIExit:
+		c.pop(func(f *frame) bool { return f.kind == frVector && f.name == "ipi "+ev.IPI.Reason })
 	case EvSoftIRQEntry:
 		name := ev.SoftIRQ.Action
 		if name == "" {

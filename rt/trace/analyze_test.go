@@ -244,6 +244,25 @@ func TestAnalyzeOtherWakeups(t *testing.T) {
 			want: map[string]int64{"wakeup loop:100": 48_000, "irq reschedule": 2_000},
 		},
 		{
+			// An arm64-style IPI (ipi_entry/ipi_exit, no irq_vectors)
+			// while a thread holds the CPU after the loop's expiry.
+			name: "ipi_entry handler",
+			lines: []string{
+				loopSleeps,
+				tl("<idle>", 0, 1, "d..2.", 90, "sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=kworker/1:1 next_pid=300 next_prio=120"),
+				tl("kworker/1:1", 300, 1, "d.h..", 101, "hrtimer_expire_entry: hrtimer=00000000aaaa function=hrtimer_wakeup now=10000101000"),
+				tl("kworker/1:1", 300, 1, "d.h2.", 102, "sched_waking: comm=loop pid=100 prio=9 target_cpu=001"),
+				tl("kworker/1:1", 300, 1, "d.h..", 103, "hrtimer_expire_exit: hrtimer=00000000aaaa"),
+				tl("kworker/1:1", 300, 1, "d.h..", 110, "ipi_entry: (Function call interrupts)"),
+				tl("kworker/1:1", 300, 1, "d.h..", 117, "ipi_exit: (Function call interrupts)"),
+				tl("kworker/1:1", 300, 1, "d..2.", 150, "sched_switch: prev_comm=kworker/1:1 prev_pid=300 prev_prio=120 prev_state=R+ ==> next_comm=loop next_pid=100 next_prio=9"),
+				tl("loop", 100, 1, "...1.", 161, "tracing_mark_write: rtcell: task=t cycle=3 latency=60000ns"),
+			},
+			b: Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(160)},
+			want: map[string]int64{"timer_irq hrtimer_wakeup": 1_000, "wakeup loop:100": 12_000,
+				"irq ipi Function call interrupts": 7_000, "thread kworker/1:1:300 OTHER 0": 40_000},
+		},
+		{
 			// Another task wakes the loop from a lock (not its timer):
 			// until then the loop waited on it (bash:7 on CPU 0); then the
 			// loop's wake-up path.
