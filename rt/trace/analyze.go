@@ -151,6 +151,7 @@ type analyzer struct {
 	// breach of a trace that rtla timerlat -T stopped.
 	timerlat *Event
 	lastNs   int64
+	events   int
 	// loop names the wakeup contributor: the loop's "comm:tid".
 	loop string
 	// slept is set when the loop was woken inside the interval; unset,
@@ -169,16 +170,15 @@ type analyzer struct {
 // add up to its latency, b.WakeNs − b.ReleaseNs.
 //
 // With b.TID 0, the breach is the one of the first rtcell marker in the
-// trace, or, in a trace of rtla timerlat (no marker), the last thread
-// sample of the timerlat tracer, whose thread is then the loop: CPU and TID are the marker line's; the wake-up time is the
-// loop's switch-in after its hrtimer's last wake-up before the marker
-// (the marker's own time when there is none: the loop writes it after
-// its clock read, µs later in a clean loop, but a loop that blocks in
-// between writes it later), and the release is that minus the marker's
-// latency. With b.TID set and b's times zero, the TID's marker decides
-// the same way. With b's times set, a
-// marker of b.TID after the wake-up must name the same latency (within
-// 2 µs and 1 %).
+// trace or, in a trace of rtla timerlat (no marker), of the timerlat
+// tracer's last thread sample, whose thread is then the loop. CPU and TID
+// are the line's; the wake-up is the loop's switch-in after its hrtimer's
+// last wake-up before the marker (else the marker's own time: the loop
+// writes it after its clock read, µs later in a clean loop, later in one
+// that blocks in between), and the release is that minus the marker's
+// latency. With b.TID set and b's times zero, that TID's marker decides
+// the same way. With b's times set, a marker of b.TID after the wake-up
+// must name the same latency (within 2 µs and 1 %).
 //
 // The interval from the release to the wake-up on b.CPU is cut at every
 // event on that CPU, and each piece goes to the innermost context that
@@ -220,6 +220,7 @@ func Analyze(r io.Reader, b Breach) (*Cause, error) {
 	}
 	sc := NewScanner(r)
 	for sc.Scan() {
+		a.events++
 		if a.event(sc.Event()) {
 			break
 		}
@@ -236,8 +237,7 @@ func Analyze(r io.Reader, b Breach) (*Cause, error) {
 	}
 	if !a.known {
 		if a.marker == nil {
-			if _, n := sc.Malformed(); n > 0 && n == sc.Lines() {
-				bad, _ := sc.Malformed()
+			if bad, n := sc.Malformed(); n > 0 && a.events == 0 {
 				return nil, fmt.Errorf("analysing trace: no event parsed (%w)", bad[0])
 			}
 			return nil, fmt.Errorf("analysing trace: no %q marker: %w", MarkerPrefix, ErrNoBreach)

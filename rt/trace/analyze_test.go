@@ -357,6 +357,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"lost events inside", strings.Replace(handTrace, tl("hog", 200, 1, "d.h..", 300, "irq_handler_entry: irq=36 name=virtio1-req.0"), "CPU:1 [LOST 9 EVENTS]\n"+tl("hog", 200, 1, "d.h..", 300, "irq_handler_entry: irq=36 name=virtio1-req.0"), 1),
 			Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(2000)}, ErrNotCovered},
 		{"nothing parses", "junk\nmore junk\n", Breach{}, ErrMalformed},
+		{"header and junk", hdr + "junk\n", Breach{}, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
