@@ -274,7 +274,14 @@ func (s *Scanner) Scan() bool {
 // readLine returns the next line without its newline. A line longer than
 // maxLineBytes is returned cut (and will be malformed).
 func (s *Scanner) readLine() (string, error) {
-	var b []byte
+	frag, err := s.r.ReadSlice('\n')
+	if err == nil || (err == io.EOF && len(frag) > 0) {
+		return string(trimEOL(frag)), nil // the common case: one copy
+	}
+	if err != bufio.ErrBufferFull {
+		return "", err
+	}
+	b := append([]byte(nil), frag...)
 	for {
 		frag, err := s.r.ReadSlice('\n')
 		if len(b)+len(frag) <= maxLineBytes {
@@ -283,11 +290,18 @@ func (s *Scanner) readLine() (string, error) {
 		if err == bufio.ErrBufferFull {
 			continue
 		}
-		if err != nil && (err != io.EOF || len(b) == 0) {
+		if err != nil && err != io.EOF {
 			return "", err
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		return string(trimEOL(b)), nil
 	}
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // Event returns the event of the last successful Scan. Its fields are
