@@ -53,6 +53,20 @@ type Marker struct {
 	LatencyNs int64
 }
 
+// AppendMarker appends the loop's marker line for a breach to buf, with
+// its newline, without allocating when buf has room (the RT path writes
+// it to the instance's trace_marker).
+func AppendMarker(buf []byte, task string, cycle uint64, latencyNs int64) []byte {
+	buf = append(buf, MarkerPrefix...)
+	buf = append(buf, "task="...)
+	buf = append(buf, task...)
+	buf = append(buf, " cycle="...)
+	buf = strconv.AppendUint(buf, cycle, 10)
+	buf = append(buf, " latency="...)
+	buf = strconv.AppendInt(buf, latencyNs, 10)
+	return append(buf, "ns\n"...)
+}
+
 // ParseMarker parses the text of the loop's marker; ok is false for any
 // other print.
 func ParseMarker(text string) (m Marker, ok bool) {
@@ -657,7 +671,7 @@ func (a *analyzer) attribute(s segment, pre bool, loopHR, timerVec *frame, timer
 		switch f.kind {
 		case frHRTimer:
 			if f == loopHR && !pre {
-				return key{KindWakeup, a.loopName(s), a.b.CPU}, true, false
+				return key{KindWakeup, a.loop, a.b.CPU}, true, false
 			}
 			continue // another hrtimer: its vector's time
 		case frNMI:
@@ -677,7 +691,7 @@ func (a *analyzer) attribute(s segment, pre bool, loopHR, timerVec *frame, timer
 	}
 	if pre && a.waker != nil {
 		if s.pid == a.b.TID {
-			return key{KindWakeup, a.loopName(s), a.b.CPU}, true, false
+			return key{KindWakeup, a.loop, a.b.CPU}, true, false
 		}
 		w := a.waker
 		p, ok := a.prio[w.wakerPID]
@@ -696,14 +710,11 @@ func (a *analyzer) attribute(s segment, pre bool, loopHR, timerVec *frame, timer
 		return key{KindThread, threadName(s.comm, s.pid, s.prio), a.b.CPU}, false, false
 	}
 	if s.pid == a.b.TID || s.pid == 0 {
-		return key{KindWakeup, a.loopName(s), a.b.CPU}, true, false
+		return key{KindWakeup, a.loop, a.b.CPU}, true, false
 	}
 	return key{KindThread, threadName(s.comm, s.pid, s.prio), a.b.CPU}, false,
 		s.prio != prioUnknown && loopPrio != prioUnknown && s.prio < loopPrio
 }
-
-// loopName names the wakeup contributor: the loop's thread.
-func (a *analyzer) loopName(segment) string { return a.loop }
 
 // threadName is "comm:pid POLICY PRIO" from the kernel prio (see Analyze).
 func threadName(comm string, pid, prio int) string {

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -325,11 +324,7 @@ func captureLoop(t *testing.T, threshold time.Duration, markerFd, onFd int, d ti
 			now := ts.Nano()
 			lat := now - next
 			if cycle > 100 && lat > threshold.Nanoseconds() {
-				buf = append(buf[:0], "rtcell: task=capture cycle="...)
-				buf = strconv.AppendUint(buf, cycle, 10)
-				buf = append(buf, " latency="...)
-				buf = strconv.AppendInt(buf, lat, 10)
-				buf = append(buf, "ns\n"...)
+				buf = AppendMarker(buf[:0], "capture", cycle, lat)
 				rawWrite(markerFd, buf)
 				rawWrite(onFd, zero)
 				res <- &fixtureBreach{CPU: captureCPU, TID: tid, Cycle: cycle, ReleaseNs: next, WakeNs: now, LatencyNs: lat}

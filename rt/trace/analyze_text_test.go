@@ -33,3 +33,25 @@ func TestWriteText(t *testing.T) {
 	}
 	t.Logf("\n%s", b.String())
 }
+
+func TestMarkerRoundTrip(t *testing.T) {
+	buf := make([]byte, 0, 128)
+	for _, m := range []Marker{{"latency", 151, 2351780}, {"scan task 1", 0, 0}, {"x", 1<<64 - 1, 1 << 62}} {
+		buf = AppendMarker(buf[:0], m.Task, m.Cycle, m.LatencyNs)
+		if buf[len(buf)-1] != '\n' {
+			t.Errorf("%q: no newline", buf)
+		}
+		got, ok := ParseMarker(string(buf))
+		if !ok || got != m {
+			t.Errorf("ParseMarker(%q) = %+v, %v; want %+v", buf, got, ok, m)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { buf = AppendMarker(buf[:0], "latency", 151, 2351780) }); n != 0 {
+		t.Errorf("AppendMarker allocates %v times with room in buf", n)
+	}
+	for _, bad := range []string{"rtcell: task=a cycle=x latency=1ns", "rtcell: cycle=1 latency=1ns", "other: task=a cycle=1 latency=1ns", "rtcell: task=a cycle=1 latency=-5ns"} {
+		if m, ok := ParseMarker(bad); ok {
+			t.Errorf("ParseMarker(%q) = %+v, want not a marker", bad, m)
+		}
+	}
+}
