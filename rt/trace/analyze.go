@@ -166,6 +166,7 @@ type analyzer struct {
 	timerlat *Event
 	lastNs   int64
 	events   int
+	seenTID  bool // an event named b.TID (a task, a switch, a wake-up)
 	// loop names the wakeup contributor: the loop's "comm:tid".
 	loop string
 	// slept is set when the loop was woken inside the interval; unset,
@@ -288,6 +289,11 @@ func (a *analyzer) event(ev *Event) bool {
 	// another CPU, e.g. a nohz_full CPU's timer on a housekeeping CPU),
 	// but only the loop's CPU keeps its timeline (inScope).
 	a.lastNs = max(a.lastNs, ev.TimeNs)
+	if a.b.TID != 0 && !a.seenTID {
+		a.seenTID = ev.PID == a.b.TID ||
+			(ev.Kind == EvSchedSwitch && (ev.Switch.PrevPID == a.b.TID || ev.Switch.NextPID == a.b.TID)) ||
+			((ev.Kind == EvSchedWaking || ev.Kind == EvSchedWakeup) && ev.Wake.PID == a.b.TID)
+	}
 	c := a.cpu(ev.CPU)
 	t := ev.TimeNs
 	if c.lostPending {
@@ -524,6 +530,9 @@ func (a *analyzer) resolve() (*Cause, error) {
 			return nil, fmt.Errorf("analysing breach: marker at line %d says latency %d ns, release and wake give %d ns: %w",
 				a.marker.Line, a.mark.LatencyNs, lat, ErrMismatch)
 		}
+	}
+	if !a.seenTID && a.marker == nil {
+		return nil, fmt.Errorf("analysing breach: no event of TID %d in the trace (not the loop's thread?): %w", b.TID, ErrNotCovered)
 	}
 	c := a.cpus[b.CPU]
 	if c == nil || len(c.segs) == 0 || c.segs[0].start > b.ReleaseNs {

@@ -352,6 +352,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"no marker, no times", hdr + tl("a", 1, 1, ".....", 10, "sched_waking: comm=b pid=2 prio=120 target_cpu=001") + "\n", Breach{}, ErrNoBreach},
 		{"wake before release", handTrace, Breach{CPU: 1, TID: 100, ReleaseNs: at(200), WakeNs: at(100)}, ErrNoBreach},
 		{"release before the CPU's first event", handTrace, Breach{CPU: 1, TID: 100, ReleaseNs: at(10), WakeNs: at(1910)}, ErrNotCovered},
+		{"TID not in the trace", handTrace, Breach{CPU: 1, TID: 4242, ReleaseNs: at(100), WakeNs: at(2000)}, ErrNotCovered},
 		{"other CPU has no events", handTrace, Breach{CPU: 3, TID: 100, ReleaseNs: at(100), WakeNs: at(2000)}, ErrNotCovered},
 		{"marker disagrees", handTrace, Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(1500)}, ErrMismatch},
 		{"lost events inside", strings.Replace(handTrace, tl("hog", 200, 1, "d.h..", 300, "irq_handler_entry: irq=36 name=virtio1-req.0"), "CPU:1 [LOST 9 EVENTS]\n"+tl("hog", 200, 1, "d.h..", 300, "irq_handler_entry: irq=36 name=virtio1-req.0"), 1),
