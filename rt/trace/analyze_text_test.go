@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,39 @@ func TestMarkerRoundTrip(t *testing.T) {
 		if m, ok := ParseMarker(bad); ok {
 			t.Errorf("ParseMarker(%q) = %+v, want not a marker", bad, m)
 		}
+	}
+}
+
+// The cause as the JSON contract has it (tasks[i].trace.cause).
+func TestCauseJSON(t *testing.T) {
+	c, err := Analyze(strings.NewReader(handTrace), Breach{CPU: 1, TID: 100, ReleaseNs: at(100), WakeNs: at(2000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Contributors  []map[string]any `json:"contributors"`
+		UnexplainedNs *int64           `json:"unexplained_ns"`
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.UnexplainedNs == nil || *got.UnexplainedNs != 50_000 || len(got.Contributors) != len(c.Contributors) {
+		t.Fatalf("JSON %s", raw)
+	}
+	first := got.Contributors[0]
+	for _, k := range []string{"kind", "name", "cpu", "ns", "pct"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("contributor lacks %q: %s", k, raw)
+		}
+	}
+	if first["kind"] != "thread" || first["name"] != "hog:200 FIFO 95" || first["ns"] != float64(1_748_000) || first["preempted"] != true {
+		t.Errorf("first contributor %v", first)
+	}
+	if _, ok := got.Contributors[1]["preempted"]; ok {
+		t.Errorf("preempted set on %v", got.Contributors[1])
 	}
 }
