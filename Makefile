@@ -65,7 +65,7 @@ race:
 
 ## vmtest: boot Debian's PREEMPT_RT kernel under QEMU and check sysprep and the runner on it
 vmtest:
-	$(GO) test -tags vmtest -count=1 -v -timeout 15m ./rt/vmtest/...
+	$(GO) test -tags vmtest -count=1 -v -timeout 15m ./rt/vmtest/... ./rt/trace
 
 ## fixtures-rt: recapture sysprep/testdata/rt-{good,noiso} from the RT kernel (not in CI)
 fixtures-rt:
