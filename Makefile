@@ -9,10 +9,11 @@ GOFLAGS_BUILD := -trimpath -buildvcs=true -ldflags='-s -w'
 .PHONY: all build test deps unit race bench lint cross setcap run clean vmtest fixtures-rt
 
 # Debian packages the tests use: cyclictest, stress-ng, strace, setcap and
-# getcap, cmark-gfm; systemd (systemd-analyze scores the unit) and diffutils
+# getcap, cmark-gfm; chromium and poppler-utils (the report rendered and printed in
+# a real browser); prometheus (promtool and the scrape test); systemd (systemd-analyze scores the unit) and diffutils
 # (diff -r after a rollback); gcc and libc6-dev for the race detector (it needs
 # cgo); QEMU, a static busybox and xz for the PREEMPT_RT guest (vmtest).
-DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev systemd diffutils
+DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev systemd diffutils chromium poppler-utils prometheus
 DEPS_VM  := qemu-system-x86 busybox-static xz-utils
 # Packages whose tests mean something under the race detector.
 RACE_PKGS := ./rt ./rt/shm ./rt/stats ./rt/metrics ./rt/cpulist ./rt/internal/cpulease ./rt/rttest \
@@ -64,7 +65,7 @@ race:
 
 ## vmtest: boot Debian's PREEMPT_RT kernel under QEMU and check sysprep and the runner on it
 vmtest:
-	$(GO) test -tags vmtest -count=1 -v -timeout 15m ./rt/vmtest/...
+	$(GO) test -tags vmtest -count=1 -v -timeout 15m ./rt/vmtest/... ./rt/trace
 
 ## fixtures-rt: recapture sysprep/testdata/rt-{good,noiso} from the RT kernel (not in CI)
 fixtures-rt:

@@ -44,8 +44,9 @@ type TraceOptions struct {
 	Action TraceAction
 	// BufferKB is the per-CPU trace buffer; default trace.DefaultBufferKB.
 	BufferKB int
-	// File is where the frozen trace is saved (the instance's trace file,
-	// written atomically); "" analyses it without saving it.
+	// File is where the trace around the breach is saved (the instance's
+	// trace file from 20 ms before the breach's release, written
+	// atomically); "" analyses it without saving it.
 	File string
 	// Root is the tracefs mount point; default trace.DefaultRoot, where
 	// tracefs is mounted when it is not.
@@ -238,11 +239,22 @@ func (s *Supervisor) traceResults(sum *Summary) {
 	}
 }
 
-// analyse saves the frozen trace and splits r's breach into its causes.
+// excerptBefore is how much of the trace before the breach's release is
+// kept: the analysis needs to know what ran at the release, and the
+// whole buffer holds seconds.
+const excerptBefore = 20 * time.Millisecond
+
+// analyse saves the trace around r's breach (from 20 ms before its
+// release to the end of the frozen buffer) and splits the breach into
+// its causes, reading what it saved.
 func (t *tracer) analyse(r *TraceResult) {
-	var buf bytes.Buffer
-	if err := t.inst.WriteTrace(&buf); err != nil {
+	var full, buf bytes.Buffer
+	if err := t.inst.WriteTrace(&full); err != nil {
 		r.Error = err.Error()
+		return
+	}
+	if err := trace.WriteExcerpt(&buf, &full, r.Breach.ReleaseNs-int64(excerptBefore), 0); err != nil {
+		r.Error = fmt.Sprintf("cutting the trace around the breach: %v", err)
 		return
 	}
 	if t.opts.File != "" {

@@ -3,15 +3,18 @@ package runner
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/rtcell/rtcell/rt"
 	"github.com/rtcell/rtcell/rt/atomicfile"
+	"github.com/rtcell/rtcell/rt/cpulist"
 	"github.com/rtcell/rtcell/runner/cyclictest"
 )
 
@@ -30,8 +33,17 @@ type CompareOptions struct {
 	HistogramUS int
 	// Cyclictest is the path of cyclictest (default: from PATH).
 	Cyclictest string
-	Worker     rt.WorkerOptions
-	Stdout     io.Writer
+	// Out is the directory that keeps the evidence (--out): each round's
+	// cyclictest JSON and histogram, rtcell's results, the comparison
+	// and the plot with the cyclictest overlay (see CompareJSONFile,
+	// CompareSVGFile). cyclictest's temporary files go there too. Empty:
+	// nothing is kept, and the temporary files go to os.TempDir().
+	Out string
+	// ProcRoot and SysRoot are where procfs and sysfs are read, for the
+	// online CPUs and the busy check (DefaultProcRoot, DefaultSysRoot).
+	ProcRoot, SysRoot string
+	Worker            rt.WorkerOptions
+	Stdout            io.Writer
 }
 
 // Figures are the latency figures compared, in ns.
@@ -60,6 +72,9 @@ type Round struct {
 	Cyclictest Figures `json:"cyclictest"`
 	Rtcell     Figures `json:"rtcell"`
 	Ratio      Ratios  `json:"ratio"`
+	// Busy is how busy the box was during the round; a Reason there
+	// makes the comparison unreliable. Absent in the median.
+	Busy *Busy `json:"busy,omitempty"`
 }
 
 // Comparison is the outcome of Compare.
@@ -78,6 +93,13 @@ type Comparison struct {
 	Verdict      string  `json:"verdict"`
 	Pass         bool    `json:"pass"`
 	RtcellRawP99 int64   `json:"rtcell_p99_ns_exact"`
+	// Reliable is false when the box was busy during a round (see
+	// Round.Busy); Unreliable then says which rounds and why. The
+	// verdict stands, but it compares two tools' luck, not the tools.
+	Reliable   bool   `json:"reliable"`
+	Unreliable string `json:"unreliable,omitempty"`
+	// Out is the directory the evidence was kept in, if any.
+	Out string `json:"out,omitempty"`
 }
 
 func (o *CompareOptions) defaults() error {
@@ -102,6 +124,12 @@ func (o *CompareOptions) defaults() error {
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
 	}
+	if o.ProcRoot == "" {
+		o.ProcRoot = DefaultProcRoot
+	}
+	if o.SysRoot == "" {
+		o.SysRoot = DefaultSysRoot
+	}
 	switch {
 	case o.Priority < 1 || o.Priority > 99:
 		return fmt.Errorf("--priority %d: want 1–99", o.Priority)
@@ -115,6 +143,24 @@ func (o *CompareOptions) defaults() error {
 		return fmt.Errorf("--wake %q: want sleep or hybrid", o.Wake)
 	case o.CPU < 0:
 		return fmt.Errorf("--cpu %d: want a CPU number", o.CPU)
+	}
+	return checkOnline(o.CPU, o.SysRoot)
+}
+
+// checkOnline fails when cpu is not in sysfs's devices/system/cpu/online:
+// cyclictest would only print its usage, rtcell fail to pin its thread.
+func checkOnline(cpu int, sysRoot string) error {
+	p := filepath.Join(sysRoot, "devices", "system", "cpu", "online")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("--cpu %d: reading the online CPUs (is %s a sysfs mount?): %w", cpu, sysRoot, err)
+	}
+	online, err := cpulist.Parse(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("--cpu %d: reading %s: %w", cpu, p, err)
+	}
+	if !slices.Contains(online, cpu) {
+		return fmt.Errorf("--cpu %d: CPU %d is not online (online: %s)", cpu, cpu, cpulist.Format(online))
 	}
 	return nil
 }
@@ -131,15 +177,32 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	c := &Comparison{Schema: CompareSchema, CPU: o.CPU, Priority: o.Priority, IntervalNs: int64(o.Interval), Loops: o.Loops, Wake: o.Wake}
+	c := &Comparison{Schema: CompareSchema, CPU: o.CPU, Priority: o.Priority, IntervalNs: int64(o.Interval), Loops: o.Loops, Wake: o.Wake, Reliable: true}
+	// Look cyclictest up once: a missing rt-tests is said once, not
+	// per round.
+	bin, err := cyclictest.LookPath(o.Cyclictest)
+	if err != nil {
+		return nil, err
+	}
+	var ev *evidence
+	if o.Out != "" {
+		if ev, err = newEvidence(o); err != nil {
+			return nil, err
+		}
+		c.Out = o.Out
+	}
+	meter, meterErr := newBusyMeter(o.ProcRoot, o.CPU, onlineCPUs(o.ProcRoot, o.SysRoot), false)
+	start := time.Now()
 	var rawP99 []int64
 	for r := 0; r < o.Rounds; r++ {
+		roundStart := time.Now()
+		before, sampleErr := busySample{}, meterErr
+		if meter != nil {
+			before, sampleErr = meter.sample()
+		}
 		ct, err := cyclictest.Run(ctx, cyclictest.Options{CPU: o.CPU, Priority: o.Priority, Interval: o.Interval,
-			Loops: o.Loops, HistogramUS: o.HistogramUS, Path: o.Cyclictest})
+			Loops: o.Loops, HistogramUS: o.HistogramUS, Path: bin, WorkDir: o.Out})
 		if err != nil {
-			if errors.Is(err, cyclictest.ErrNotInstalled) {
-				return nil, fmt.Errorf("%w: install rt-tests: apt-get install -y rt-tests", err)
-			}
 			return nil, fmt.Errorf("round %d: cyclictest: %w", r+1, err)
 		}
 		if len(ct.Threads) != 1 {
@@ -153,11 +216,24 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		if err != nil {
 			return nil, fmt.Errorf("round %d: rtcell: %w", r+1, err)
 		}
+		busy := Busy{Error: fmt.Sprint(sampleErr)}
+		if sampleErr == nil {
+			busy = meter.end(before)
+		}
+		if ev != nil {
+			if err := ev.round(r+1, ct, res, roundStart, time.Now()); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrOutput, err)
+			}
+		}
 		b := histFigures(res.Histogram, res.Overflow, res.Cycles, truncUS(res.Latency.Min), truncUS(res.Latency.Avg), truncUS(res.Latency.Max))
 		rawP99 = append(rawP99, res.Latency.P99)
-		c.Rounds = append(c.Rounds, Round{Cyclictest: a, Rtcell: b, Ratio: ratios(b, a)})
-		fmt.Fprintf(o.Stdout, "round %d/%d: cyclictest p50 %.0f µs p99 %.0f µs | rtcell p50 %.0f µs p99 %.0f µs\n",
-			r+1, o.Rounds, us(a.P50), us(a.P99), us(b.P50), us(b.P99))
+		c.Rounds = append(c.Rounds, Round{Cyclictest: a, Rtcell: b, Ratio: ratios(b, a), Busy: &busy})
+		note := ""
+		if busy.Reason != "" {
+			note = " | BUSY"
+		}
+		fmt.Fprintf(o.Stdout, "round %d/%d: cyclictest p50 %.0f µs p99 %.0f µs | rtcell p50 %.0f µs p99 %.0f µs%s\n",
+			r+1, o.Rounds, us(a.P50), us(a.P99), us(b.P50), us(b.P99), note)
 	}
 	c.Median = Round{Cyclictest: medianFigures(c.Rounds, func(r Round) Figures { return r.Cyclictest }),
 		Rtcell: medianFigures(c.Rounds, func(r Round) Figures { return r.Rtcell })}
@@ -165,7 +241,54 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 	c.Median.Ratio = c.MedianRatio
 	c.RtcellRawP99 = medianInt(rawP99)
 	c.Verdict, c.Pass = compareVerdict(c)
+	c.Reliable, c.Unreliable = reliability(c.Rounds)
+	if ev != nil {
+		if err := ev.finish(c, start, time.Now()); err != nil {
+			return c, fmt.Errorf("%w: %w", ErrOutput, err)
+		}
+	}
 	return c, nil
+}
+
+// reliability says whether every round was quiet, and if not which ones
+// were busy and why.
+func reliability(rs []Round) (bool, string) {
+	var why []string
+	for i, r := range rs {
+		if r.Busy != nil && r.Busy.Reason != "" {
+			why = append(why, fmt.Sprintf("round %d: %s", i+1, r.Busy.Reason))
+		}
+	}
+	if len(why) == 0 {
+		return true, ""
+	}
+	return false, "the box was busy: " + strings.Join(why, "; ")
+}
+
+// busyRounds lists the busy rounds' numbers, e.g. "rounds 1, 3".
+func busyRounds(rs []Round) string {
+	var n []string
+	for i, r := range rs {
+		if r.Busy != nil && r.Busy.Reason != "" {
+			n = append(n, fmt.Sprint(i+1))
+		}
+	}
+	if len(n) == 1 {
+		return "round " + n[0]
+	}
+	return "rounds " + strings.Join(n, ", ")
+}
+
+// reportVerdict is the verdict in the plot's subtitle.
+func (c *Comparison) reportVerdict() string {
+	v := "parity fail"
+	if c.Pass {
+		v = "parity pass"
+	}
+	if !c.Reliable {
+		v += ", busy box"
+	}
+	return v
 }
 
 // compareProgram is the one-task program of an rtcell round: a loop
@@ -315,15 +438,26 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	if c.Wake == rt.WakeHybrid {
 		fmt.Fprintf(w, "rtcell p99 exact (log-linear record): %.2f µs\n", float64(c.RtcellRawP99)/1e3)
 	}
+	for i, r := range c.Rounds {
+		if r.Busy != nil && r.Busy.Reason != "" {
+			fmt.Fprintf(w, "round %d busy: %s\n", i+1, r.Busy.Reason)
+		}
+	}
+	if !c.Reliable {
+		_, err := fmt.Fprintf(w, "verdict: %s — UNRELIABLE: the box was busy in %s\n", c.Verdict, busyRounds(c.Rounds))
+		return err
+	}
 	_, err := fmt.Fprintf(w, "verdict: %s\n", c.Verdict)
 	return err
 }
 
 // WriteJSONFile writes the comparison to path atomically.
 func (c *Comparison) WriteJSONFile(path string) error {
-	return atomicfile.Write(path, func(w io.Writer) error {
-		e := json.NewEncoder(w)
-		e.SetIndent("", "  ")
-		return e.Encode(c)
-	}, 0o644)
+	return atomicfile.Write(path, c.writeJSON, 0o644)
+}
+
+func (c *Comparison) writeJSON(w io.Writer) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(c)
 }

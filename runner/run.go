@@ -310,19 +310,22 @@ func printStatus(ctx context.Context, sup *rt.Supervisor, out io.Writer) {
 
 // serveMetrics serves the tasks' statistics to Prometheus on ln and
 // writes the node_exporter textfile every 10 s, as the config asks, until
-// the returned stop function is called.
+// the returned stop function is called. The rtcell_verdict gauge judges
+// the run so far, with the kernel judged as the report's host line
+// judges it (/sys/kernel/realtime, or PREEMPT_RT in `uname -v`).
 func serveMetrics(cfg *config.Config, ln net.Listener, sup *rt.Supervisor, o Options) (stop func()) {
 	if ln == nil && cfg.Report.MetricsTextfile == "" {
 		return func() {}
 	}
-	col := metrics.NewCollector(func() []metrics.Task {
+	_, kernelRT := hostInfo(o.ProcRoot, o.SysRoot)
+	col := metrics.NewCollectorOptions(func() []metrics.Task {
 		infos := sup.Tasks()
 		ts := make([]metrics.Task, len(infos))
 		for i, t := range infos {
-			ts[i] = metrics.Task{Name: t.Name, Source: t, Exited: !t.Running}
+			ts[i] = metrics.Task{Name: t.Name, Source: t, Exited: !t.Running, Restarts: t.Restarts}
 		}
 		return ts
-	})
+	}, metrics.CollectorOptions{Verdict: true, KernelRealtime: kernelRT})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	if ln != nil {
@@ -363,6 +366,7 @@ func writeReports(rep *report.Report, cfg *config.Config, o Options) error {
 		{paths.JSON, rep.WriteJSON},
 		{paths.Histfile, rep.WriteHistfile},
 		{paths.SVG, func(w io.Writer) error { return report.WriteSVG(w, rep) }},
+		{paths.HTML, func(w io.Writer) error { return report.WriteHTML(w, []*report.Report{rep}, report.HTMLOptions{}) }},
 	} {
 		if f.path == "" {
 			continue

@@ -42,8 +42,12 @@ type Task struct {
 	// Exited is set by a supervisor that knows the task's process has
 	// exited (rt.TaskInfo.Running is false). A worker killed by a signal
 	// leaves its block saying "running" forever; Exited makes
-	// rtcell_task_up 0 for it.
+	// rtcell_task_up 0 for it, and the verdict failed unless the loop
+	// finished.
 	Exited bool
+	// Restarts is how often a watchdog restarted the task
+	// (rt.TaskInfo.Restarts); any restart makes the verdict violations.
+	Restarts int
 }
 
 // Collector exports the statistics of a supervisor's RT tasks in the
@@ -58,6 +62,7 @@ type Task struct {
 // until the process exits, so no block is ever unmapped under a scrape.
 type Collector struct {
 	tasks func() []Task
+	opts  CollectorOptions
 	snaps sync.Pool // *rt.Snapshot
 	bufs  sync.Pool // *[]byte
 }
@@ -71,16 +76,25 @@ func NewCollector(tasks func() []Task) *Collector {
 	return &Collector{tasks: tasks}
 }
 
+// NewCollectorOptions is NewCollector with options: o.Verdict adds the
+// rtcell_verdict gauge, judged with o.KernelRealtime.
+func NewCollectorOptions(tasks func() []Task, o CollectorOptions) *Collector {
+	return &Collector{tasks: tasks, opts: o}
+}
+
 // taskData is what a scrape keeps of one task.
 type taskData struct {
-	name    string
-	label   label // task="name"
-	hasSnap bool  // the task had a block (a snapshot was taken)
-	started bool  // the loop began (its description is valid)
-	up      bool
-	failed  bool
-	res     *rt.Result
-	ageNs   int64 // heartbeat age; -1 when the loop never published one
+	name     string
+	label    label // task="name"
+	hasSnap  bool  // the task had a block (a snapshot was taken)
+	started  bool  // the loop began (its description is valid)
+	up       bool
+	failed   bool
+	exited   bool // the supervisor says the worker is gone
+	done     bool // the loop finished (its block says done)
+	restarts int
+	res      *rt.Result
+	ageNs    int64 // heartbeat age; -1 when the loop never published one
 
 	latSum   float64 // exact Σ latency, seconds
 	jitSum   float64 // exact Σ |jitter|, seconds
@@ -95,7 +109,7 @@ func (c *Collector) gather() ([]taskData, error) {
 	data := make([]taskData, len(tasks))
 	snaps := make([]*rt.Snapshot, len(tasks))
 	for i, t := range tasks {
-		data[i] = taskData{name: t.Name, ageNs: -1}
+		data[i] = taskData{name: t.Name, ageNs: -1, exited: t.Exited, restarts: t.Restarts}
 		if t.Source == nil {
 			continue
 		}
@@ -112,6 +126,7 @@ func (c *Collector) gather() ([]taskData, error) {
 		}
 		data[i].hasSnap = true
 		data[i].up = snaps[i].Running() && !t.Exited
+		data[i].done = snaps[i].Done()
 	}
 
 	defer func() {
@@ -182,6 +197,9 @@ func (c *Collector) WriteText(w io.Writer) error {
 		bp = new([]byte)
 	}
 	tw := textWriter{b: (*bp)[:0]}
+	if c.opts.Verdict {
+		writeVerdict(&tw, verdictOf(data, c.opts.KernelRealtime))
+	}
 	writeFamilies(&tw, data)
 	_, err = w.Write(tw.b)
 	*bp = tw.b

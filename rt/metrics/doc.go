@@ -29,4 +29,12 @@
 // restarted is read from its new worker. A Program's telemetry blocks
 // stay mapped until the process exits, so a scrape never reads an
 // unmapped block. A loop in this process (an *rt.Loop) is a Source too.
+//
+// NewCollectorOptions with CollectorOptions.Verdict adds the gauge
+// rtcell_verdict{verdict="pass|violations|not-realtime|failed"}, 1 for
+// the run's verdict so far (Collector.Verdict) and 0 for the others; the
+// firmware tells it whether the kernel is PREEMPT_RT, and fills
+// Task.Restarts from rt.TaskInfo.Restarts. The metric names are stable:
+// Prometheus rules and dashboards (configs/prometheus, configs/grafana)
+// depend on them.
 package metrics

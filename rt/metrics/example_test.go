@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"strings"
 	"time"
 
@@ -72,4 +73,50 @@ func Example_loop() {
 	// Output:
 	// rtcell_task_up{task="blink"} 0
 	// rtcell_task_cycles_total{task="blink"} 10
+}
+
+// The verdict gauge, in firmware that judges its own run: the kernel is
+// read once at start. This loop runs at SCHED_OTHER, so whatever the
+// kernel, its figures prove nothing about real time: not-realtime.
+func ExampleCollector_Verdict() {
+	rtKernel := false
+	if b, err := os.ReadFile("/sys/kernel/realtime"); err == nil && strings.TrimSpace(string(b)) == "1" {
+		rtKernel = true
+	}
+	loop, err := rt.NewLoop(rt.LoopOptions{
+		Name:         "blink",
+		Period:       time.Millisecond,
+		Cycles:       10,
+		AllowRuntime: true,
+		Thread:       rt.ThreadOptions{CPU: -1, Policy: rt.PolicyOther, NoMlock: true, NoDMALatency: true},
+	}, func(*rt.Cycle) bool { return true })
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := metrics.NewCollectorOptions(func() []metrics.Task {
+		return []metrics.Task{{Source: loop}}
+	}, metrics.CollectorOptions{Verdict: true, KernelRealtime: rtKernel})
+	if _, err := loop.Run(); err != nil {
+		log.Fatal(err)
+	}
+	v, err := c.Verdict()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("verdict:", v)
+	var b strings.Builder
+	if err := c.WriteText(&b); err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "rtcell_verdict{") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// verdict: not-realtime
+	// rtcell_verdict{verdict="pass"} 0
+	// rtcell_verdict{verdict="violations"} 0
+	// rtcell_verdict{verdict="not-realtime"} 1
+	// rtcell_verdict{verdict="failed"} 0
 }

@@ -53,6 +53,20 @@ type Marker struct {
 	LatencyNs int64
 }
 
+// AppendMarker appends the loop's marker line for a breach to buf, with
+// its newline, without allocating when buf has room (the RT path writes
+// it to the instance's trace_marker).
+func AppendMarker(buf []byte, task string, cycle uint64, latencyNs int64) []byte {
+	buf = append(buf, MarkerPrefix...)
+	buf = append(buf, "task="...)
+	buf = append(buf, task...)
+	buf = append(buf, " cycle="...)
+	buf = strconv.AppendUint(buf, cycle, 10)
+	buf = append(buf, " latency="...)
+	buf = strconv.AppendInt(buf, latencyNs, 10)
+	return append(buf, "ns\n"...)
+}
+
 // ParseMarker parses the text of the loop's marker; ok is false for any
 // other print.
 func ParseMarker(text string) (m Marker, ok bool) {
@@ -60,7 +74,7 @@ func ParseMarker(text string) (m Marker, ok bool) {
 	if !found {
 		return m, false
 	}
-	v, found := fieldsAfter(t, "task=", "cycle=", "latency=")
+	v, found := fieldsAfter(t, "task=", " cycle=", " latency=")
 	if !found {
 		return m, false
 	}
@@ -108,13 +122,17 @@ type segment struct {
 // waking is a sched_waking (or wakeup) seen on a CPU, with the hrtimer
 // and vector frames it happened in.
 type waking struct {
-	ns     int64
-	pid    int
-	prio   int
-	comm   string
-	cpu    int
-	hr     *frame
-	vector *frame
+	ns   int64
+	pid  int
+	prio int
+	comm string
+	cpu  int
+	// waker is the task current on cpu at the waking (in task
+	// context, the one that woke the loop).
+	wakerComm string
+	wakerPID  int
+	hr        *frame
+	vector    *frame
 }
 
 const prioUnknown = math.MinInt32
@@ -143,9 +161,23 @@ type analyzer struct {
 	wakings []waking
 	marker  *Event
 	mark    Marker
-	lastNs  int64
+	// timerlat is the last thread sample of the timerlat tracer, the
+	// breach of a trace that rtla timerlat -T stopped.
+	timerlat *Event
+	lastNs   int64
+	events   int
+	seenTID  bool // an event named b.TID (a task, a switch, a wake-up)
 	// loop names the wakeup contributor: the loop's "comm:tid".
 	loop string
+	// slept is set when the loop was woken inside the interval; unset,
+	// it was runnable or running at its release.
+	slept bool
+	// waker is the loop's waking when another task woke it (not its
+	// timer): the loop was blocked on it.
+	waker *waking
+	// ranAtRelease: the loop was the CPU's current task at its release
+	// and no wake-up of it came in the interval: it never slept.
+	ranAtRelease bool
 }
 
 // Analyze reads a trace (the text of an ftrace instance's trace file,
@@ -153,25 +185,31 @@ type analyzer struct {
 // add up to its latency, b.WakeNs − b.ReleaseNs.
 //
 // With b.TID 0, the breach is the one of the first rtcell marker in the
-// trace: CPU and TID are the marker line's; the wake-up time is the
-// loop's switch-in after its hrtimer's last wake-up before the marker
-// (the marker's own time when there is none: the loop writes it after
-// its clock read, µs later in a clean loop, but a loop that blocks in
-// between writes it later), and the release is that minus the marker's
-// latency. With b.TID set and b's times zero, the TID's marker decides
-// the same way. With b's times set, a
-// marker of b.TID after the wake-up must name the same latency (±1 µs).
+// trace or, in a trace of rtla timerlat (no marker), of the timerlat
+// tracer's last thread sample, whose thread is then the loop. CPU and TID
+// are the line's; the wake-up is the loop's switch-in after its hrtimer's
+// last wake-up before the marker (else the marker's own time: the loop
+// writes it after its clock read, µs later in a clean loop, later in one
+// that blocks in between), and the release is that minus the marker's
+// latency. With b.TID set and b's times zero, that TID's marker decides
+// the same way. With b's times set, a marker of b.TID after the wake-up
+// must name the same latency (within 2 µs and 1 %).
 //
 // The interval from the release to the wake-up on b.CPU is cut at every
 // event on that CPU, and each piece goes to the innermost context that
 // ran in it, so that nested intervals count once:
 //   - timer_irq: from the release to the entry of the loop's hrtimer
 //     expiry (the hrtimer_expire_entry in which the loop's sched_waking
-//     happened; the timer's interrupt vector up to it counts here too);
+//     happened, on any CPU; the timer's interrupt vector up to it counts
+//     here too);
 //   - irq, softirq, nmi: the handlers that ran, by "irq/NUM ACTION", x86
 //     vector name (local_timer, reschedule, …), softirq vector name;
 //   - thread: another task current on the CPU after the expiry, named
-//     "comm:pid POLICY PRIO";
+//     "comm:pid POLICY PRIO"; the task that woke the loop, when that was
+//     not its timer (a lock, a futex), for the time until the waking, with
+//     that task's CPU; and the loop's own thread when it was not
+//     asleep at its release (no wake-up of it in the interval: its
+//     previous cycle overran, or its own process held it);
 //   - wakeup: the loop's own hrtimer callback, the idle task and the loop
 //     itself after the expiry (the scheduler's path to running the loop
 //     and its return to user space);
@@ -197,6 +235,7 @@ func Analyze(r io.Reader, b Breach) (*Cause, error) {
 	}
 	sc := NewScanner(r)
 	for sc.Scan() {
+		a.events++
 		if a.event(sc.Event()) {
 			break
 		}
@@ -204,10 +243,16 @@ func Analyze(r io.Reader, b Breach) (*Cause, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
+	if !a.known && a.marker == nil && a.timerlat != nil {
+		// A trace of rtla timerlat: its last thread sample is the breach.
+		e := a.timerlat
+		a.marker, a.mark = e, Marker{Task: "timerlat", LatencyNs: e.Timerlat.LatencyNs}
+		a.b.CPU, a.b.TID = e.CPU, e.PID
+		a.b.WakeNs, a.b.ReleaseNs = e.TimeNs, e.TimeNs-e.Timerlat.LatencyNs
+	}
 	if !a.known {
 		if a.marker == nil {
-			if _, n := sc.Malformed(); n > 0 && n == sc.Lines() {
-				bad, _ := sc.Malformed()
+			if bad, n := sc.Malformed(); n > 0 && a.events == 0 {
 				return nil, fmt.Errorf("analysing trace: no event parsed (%w)", bad[0])
 			}
 			return nil, fmt.Errorf("analysing trace: no %q marker: %w", MarkerPrefix, ErrNoBreach)
@@ -240,10 +285,15 @@ func (a *analyzer) event(ev *Event) bool {
 		a.cpu(ev.CPU).lostPending = true
 		return false
 	}
-	if a.b.TID != 0 && ev.CPU != a.b.CPU && ev.Kind != EvPrint && ev.Kind != EvSchedWaking && ev.Kind != EvSchedWakeup && ev.Kind != EvSchedSwitch {
-		return false
-	}
+	// Every CPU's contexts are followed (the loop's timer may expire on
+	// another CPU, e.g. a nohz_full CPU's timer on a housekeeping CPU),
+	// but only the loop's CPU keeps its timeline (inScope).
 	a.lastNs = max(a.lastNs, ev.TimeNs)
+	if a.b.TID != 0 && !a.seenTID {
+		a.seenTID = ev.PID == a.b.TID ||
+			(ev.Kind == EvSchedSwitch && (ev.Switch.PrevPID == a.b.TID || ev.Switch.NextPID == a.b.TID)) ||
+			((ev.Kind == EvSchedWaking || ev.Kind == EvSchedWakeup) && ev.Wake.PID == a.b.TID)
+	}
 	c := a.cpu(ev.CPU)
 	t := ev.TimeNs
 	if c.lostPending {
@@ -296,7 +346,7 @@ func (a *analyzer) event(ev *Event) bool {
 		w := &ev.Wake
 		a.prio[w.PID] = w.Prio
 		if ev.Kind == EvSchedWaking || !a.hasWaking(w.PID, t) {
-			wk := waking{ns: t, pid: w.PID, prio: w.Prio, comm: w.Comm, cpu: ev.CPU}
+			wk := waking{ns: t, pid: w.PID, prio: w.Prio, comm: w.Comm, cpu: ev.CPU, wakerComm: ev.Comm, wakerPID: ev.PID}
 			for f := c.stack; f != nil; f = f.parent {
 				if f.kind == frHRTimer && wk.hr == nil {
 					wk.hr = f
@@ -318,6 +368,12 @@ func (a *analyzer) event(ev *Event) bool {
 		c.stack = &frame{kind: frVector, id: ev.Vector.Vector, name: ev.Vector.Name, entryNs: t, parent: c.stack}
 	case EvVectorExit:
 		c.pop(func(f *frame) bool { return f.kind == frVector && f.name == ev.Vector.Name })
+	case EvIPIEntry:
+		// Kernels before 6.6 on arm64 and others without irq_vectors:
+		// the IPI handler, named by its reason.
+		c.stack = &frame{kind: frVector, name: "ipi " + ev.IPI.Reason, entryNs: t, parent: c.stack}
+	case EvIPIExit:
+		c.pop(func(f *frame) bool { return f.kind == frVector && f.name == "ipi "+ev.IPI.Reason })
 	case EvSoftIRQEntry:
 		name := ev.SoftIRQ.Action
 		if name == "" {
@@ -330,6 +386,11 @@ func (a *analyzer) event(ev *Event) bool {
 		c.stack = &frame{kind: frHRTimer, name: ev.HRTimer.Addr, fn: ev.HRTimer.Function, entryNs: t, parent: c.stack}
 	case EvHRTimerExit:
 		c.pop(func(f *frame) bool { return f.kind == frHRTimer && f.name == ev.HRTimer.Addr })
+	case EvTimerlat:
+		if ev.Timerlat.Context == "thread" && (a.b.TID == 0 || ev.PID == a.b.TID) {
+			e := *ev
+			a.timerlat = &e
+		}
 	case EvPrint:
 		m, ok := ParseMarker(ev.Print.Text)
 		if !ok || a.marker != nil {
@@ -415,11 +476,16 @@ func (a *analyzer) refineFromMarker() {
 	if c == nil || a.marker == nil {
 		return
 	}
-	var wk *waking
-	for i := len(a.wakings) - 1; i >= 0; i-- {
+	// The last two timer wake-ups of the loop before the marker: this
+	// cycle's and the one before.
+	var wk, prev *waking
+	for i := len(a.wakings) - 1; i >= 0 && prev == nil; i-- {
 		if w := &a.wakings[i]; w.pid == a.b.TID && w.hr != nil && w.ns <= a.marker.TimeNs {
-			wk = w
-			break
+			if wk == nil {
+				wk = w
+			} else {
+				prev = w
+			}
 		}
 	}
 	if wk == nil {
@@ -427,8 +493,13 @@ func (a *analyzer) refineFromMarker() {
 	}
 	for _, s := range c.segs {
 		if s.pid == a.b.TID && s.start >= wk.ns && s.start <= a.marker.TimeNs {
-			a.b.WakeNs = s.start
-			a.b.ReleaseNs = s.start - a.mark.LatencyNs
+			rel := s.start - a.mark.LatencyNs
+			if prev != nil && rel <= prev.ns {
+				// The release would precede the previous cycle's
+				// expiry: that wake-up was not this breach's.
+				return
+			}
+			a.b.WakeNs, a.b.ReleaseNs = s.start, rel
 			return
 		}
 	}
@@ -438,6 +509,7 @@ func (a *analyzer) refineFromMarker() {
 type key struct {
 	kind Kind
 	name string
+	cpu  int
 }
 
 func (a *analyzer) resolve() (*Cause, error) {
@@ -450,10 +522,17 @@ func (a *analyzer) resolve() (*Cause, error) {
 		return nil, fmt.Errorf("analysing breach: latency %d ns: %w", lat, ErrNoBreach)
 	}
 	if a.marker != nil && a.known {
-		if d := a.mark.LatencyNs - lat; d > 1000 || d < -1000 {
+		// The loop may measure its latency on another clock (RAW) than
+		// the breach's MONOTONIC times: allow 2 µs and 1 %; a marker of
+		// another cycle is off by far more.
+		tol := 2000 + lat/100
+		if d := a.mark.LatencyNs - lat; d > tol || d < -tol {
 			return nil, fmt.Errorf("analysing breach: marker at line %d says latency %d ns, release and wake give %d ns: %w",
 				a.marker.Line, a.mark.LatencyNs, lat, ErrMismatch)
 		}
+	}
+	if !a.seenTID && a.marker == nil {
+		return nil, fmt.Errorf("analysing breach: no event of TID %d in the trace (not the loop's thread?): %w", b.TID, ErrNotCovered)
 	}
 	c := a.cpus[b.CPU]
 	if c == nil || len(c.segs) == 0 || c.segs[0].start > b.ReleaseNs {
@@ -507,7 +586,12 @@ func (a *analyzer) resolve() (*Cause, error) {
 		if w.ns < b.ReleaseNs-1000 {
 			break // woken before the release: no timer delay
 		}
+		a.slept = true
 		switch {
+		case w.hr == nil && w.vector == nil:
+			// Not its timer: another task woke it (from a lock, a
+			// futex): until then the loop waited on that task.
+			expiry, a.waker = w.ns, &a.wakings[i]
 		case w.hr != nil:
 			expiry, loopHR = w.hr.entryNs, w.hr
 			if w.hr.fn != "" {
@@ -521,12 +605,18 @@ func (a *analyzer) resolve() (*Cause, error) {
 			}
 		case w.vector != nil:
 			expiry, timerVec, timerName = w.vector.entryNs, w.vector, w.vector.name
-		default:
-			expiry = w.ns
 		}
 		break
 	}
 	expiry = min(max(expiry, b.ReleaseNs), b.WakeNs)
+	if !a.slept {
+		for _, s := range c.segs {
+			if s.start <= b.ReleaseNs && s.end > b.ReleaseNs {
+				a.ranAtRelease = s.pid == b.TID
+				break
+			}
+		}
+	}
 
 	sums := map[key]int64{}
 	preempted := map[key]bool{}
@@ -563,7 +653,7 @@ func (a *analyzer) resolve() (*Cause, error) {
 			continue
 		}
 		cause.Contributors = append(cause.Contributors, Contributor{
-			Kind: k.kind, Name: k.name, CPU: b.CPU, Ns: ns, Pct: pct(ns, lat), Preempted: preempted[k],
+			Kind: k.kind, Name: k.name, CPU: k.cpu, Ns: ns, Pct: pct(ns, lat), Preempted: preempted[k],
 		})
 	}
 	sort.Slice(cause.Contributors, func(i, j int) bool {
@@ -590,36 +680,50 @@ func (a *analyzer) attribute(s segment, pre bool, loopHR, timerVec *frame, timer
 		switch f.kind {
 		case frHRTimer:
 			if f == loopHR && !pre {
-				return key{KindWakeup, a.loopName(s)}, true, false
+				return key{KindWakeup, a.loop, a.b.CPU}, true, false
 			}
 			continue // another hrtimer: its vector's time
 		case frNMI:
-			return key{KindNMI, f.name}, false, false
+			return key{KindNMI, f.name, a.b.CPU}, false, false
 		case frVector:
 			if f == timerVec && pre {
-				return key{KindTimerIRQ, timerName}, true, false
+				return key{KindTimerIRQ, timerName, a.b.CPU}, true, false
 			}
-			return key{KindIRQ, f.name}, false, false
+			return key{KindIRQ, f.name, a.b.CPU}, false, false
 		case frIRQ, frSoftIRQ:
 			kind := KindIRQ
 			if f.kind == frSoftIRQ {
 				kind = KindSoftIRQ
 			}
-			return key{kind, f.name}, false, false
+			return key{kind, f.name, a.b.CPU}, false, false
 		}
 	}
+	if pre && a.waker != nil {
+		if s.pid == a.b.TID {
+			return key{KindWakeup, a.loop, a.b.CPU}, true, false
+		}
+		w := a.waker
+		p, ok := a.prio[w.wakerPID]
+		if !ok {
+			p = prioUnknown
+		}
+		return key{KindThread, threadName(w.wakerComm, w.wakerPID, p), w.cpu}, false, false
+	}
 	if pre {
-		return key{KindTimerIRQ, timerName}, true, false
+		return key{KindTimerIRQ, timerName, a.b.CPU}, true, false
+	}
+	if s.pid == a.b.TID && a.ranAtRelease {
+		// The loop itself was running at its release (its previous
+		// cycle overran, or it was held in its own process): its own
+		// run, named like any thread.
+		return key{KindThread, threadName(s.comm, s.pid, s.prio), a.b.CPU}, false, false
 	}
 	if s.pid == a.b.TID || s.pid == 0 {
-		return key{KindWakeup, a.loopName(s)}, true, false
+		return key{KindWakeup, a.loop, a.b.CPU}, true, false
 	}
-	return key{KindThread, threadName(s.comm, s.pid, s.prio)}, false,
+	return key{KindThread, threadName(s.comm, s.pid, s.prio), a.b.CPU}, false,
 		s.prio != prioUnknown && loopPrio != prioUnknown && s.prio < loopPrio
 }
-
-// loopName names the wakeup contributor: the loop's thread.
-func (a *analyzer) loopName(segment) string { return a.loop }
 
 // threadName is "comm:pid POLICY PRIO" from the kernel prio (see Analyze).
 func threadName(comm string, pid, prio int) string {

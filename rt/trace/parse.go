@@ -38,6 +38,7 @@ const (
 	EvNoise                  // osnoise irq_noise, softirq_noise, thread_noise, nmi_noise: Noise
 	EvPrint                  // a trace_marker write (tracing_mark_write) or trace_printk: Print
 	EvLost                   // "CPU:N [LOST M EVENTS]": Lost
+	EvTimerlat               // the timerlat tracer's sample (rtla timerlat): Timerlat
 )
 
 // Switch is a sched_switch. Prio fields are the kernel's prio: 0–99 for
@@ -125,6 +126,15 @@ type Noise struct {
 	DurationNs int64
 }
 
+// Timerlat is one sample of the timerlat tracer (what rtla timerlat
+// records): "#SEQ context irq|thread|user-ret timer_latency N ns". Its
+// thread sample is written by the timerlat/CPU thread when it wakes.
+type Timerlat struct {
+	Seq       int
+	Context   string
+	LatencyNs int64
+}
+
 // Print is a trace_marker write or a trace_printk: Text without the
 // trailing newline.
 type Print struct {
@@ -146,18 +156,19 @@ type Event struct {
 	Fields string // the rest of the line after "NAME: "
 	Kind   EventKind
 
-	Switch  Switch
-	Wake    Wake
-	IRQ     IRQ
-	SoftIRQ SoftIRQ
-	Vector  Vector
-	HRTimer HRTimer
-	IPI     IPI
-	Work    Work
-	NMI     NMI
-	Noise   Noise
-	Print   Print
-	Lost    int64 // EvLost: the number of events lost
+	Switch   Switch
+	Wake     Wake
+	IRQ      IRQ
+	SoftIRQ  SoftIRQ
+	Vector   Vector
+	HRTimer  HRTimer
+	IPI      IPI
+	Work     Work
+	NMI      NMI
+	Noise    Noise
+	Print    Print
+	Timerlat Timerlat
+	Lost     int64 // EvLost: the number of events lost
 }
 
 // IRQsOff reports whether the line's flags say interrupts were disabled
@@ -263,7 +274,14 @@ func (s *Scanner) Scan() bool {
 // readLine returns the next line without its newline. A line longer than
 // maxLineBytes is returned cut (and will be malformed).
 func (s *Scanner) readLine() (string, error) {
-	var b []byte
+	frag, err := s.r.ReadSlice('\n')
+	if err == nil || (err == io.EOF && len(frag) > 0) {
+		return string(trimEOL(frag)), nil // the common case: one copy
+	}
+	if err != bufio.ErrBufferFull {
+		return "", err
+	}
+	b := append([]byte(nil), frag...)
 	for {
 		frag, err := s.r.ReadSlice('\n')
 		if len(b)+len(frag) <= maxLineBytes {
@@ -272,11 +290,18 @@ func (s *Scanner) readLine() (string, error) {
 		if err == bufio.ErrBufferFull {
 			continue
 		}
-		if err != nil && (err != io.EOF || len(b) == 0) {
+		if err != nil && err != io.EOF {
 			return "", err
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		return string(trimEOL(b)), nil
 	}
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // Event returns the event of the last successful Scan. Its fields are
@@ -360,6 +385,9 @@ func parseLine(line string, ev *Event) error {
 	}
 	ev.TimeNs = ts
 	after = strings.TrimLeft(after, " ")
+	if strings.HasPrefix(after, "#") {
+		return parseTimerlat(after, ev)
+	}
 	name, fields, ok := strings.Cut(after, ": ")
 	if !ok {
 		if strings.HasSuffix(after, ":") && !strings.Contains(after, " ") {
@@ -425,29 +453,33 @@ func parseTimestamp(s string) (int64, error) {
 // interrupt.h), stable since 2.6.
 var softirqNames = [...]string{"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"}
 
-// fieldsAfter returns the values of the keys in text, in order: each key
-// ("pid=") is searched after the previous one, and a value runs to the
-// next key, so values may hold spaces (comms do).
+// fieldsAfter returns the values of the keys in text, in order: the
+// first key ("comm=") starts text or follows a space, each later key
+// (" pid=", with its leading space) is searched after the previous one,
+// and a value runs to the next key, so values may hold spaces (comms
+// do). The last value runs to the next space.
 func fieldsAfter(text string, keys ...string) ([]string, bool) {
 	vals := make([]string, len(keys))
 	pos := 0
 	for n, k := range keys {
 		var j int
-		if n == 0 && strings.HasPrefix(text, k) {
-			j = 0
+		if n == 0 {
+			if strings.HasPrefix(text, k) {
+				j = 0
+			} else if j = strings.Index(text, " "+k); j < 0 {
+				return nil, false
+			} else {
+				j++
+			}
 		} else {
-			j = strings.Index(text[pos:], " "+k)
-			if j < 0 {
+			if j = strings.Index(text[pos:], k); j < 0 {
 				return nil, false
 			}
-			j += pos + 1
-		}
-		if n > 0 {
-			vals[n-1] = text[pos:max(pos, j-1)]
+			j += pos
+			vals[n-1] = text[pos:j]
 		}
 		pos = j + len(k)
 	}
-	// The last value runs to the end, or to the next space-separated key.
 	last := text[pos:]
 	if sp := strings.IndexByte(last, ' '); sp >= 0 {
 		last = last[:sp]
@@ -490,11 +522,11 @@ func parseFields(ev *Event) error {
 		if !ok {
 			return perr("sched_switch without ==>")
 		}
-		p, ok := fieldsAfter(prev, "prev_comm=", "prev_pid=", "prev_prio=", "prev_state=")
+		p, ok := fieldsAfter(prev, "prev_comm=", " prev_pid=", " prev_prio=", " prev_state=")
 		if !ok {
 			return perr("sched_switch prev fields")
 		}
-		n, ok := fieldsAfter(next, "next_comm=", "next_pid=", "next_prio=")
+		n, ok := fieldsAfter(next, "next_comm=", " next_pid=", " next_prio=")
 		if !ok {
 			return perr("sched_switch next fields")
 		}
@@ -518,7 +550,7 @@ func parseFields(ev *Event) error {
 			ev.Kind = EvSchedWakeup
 		}
 		// comm=C pid=N prio=N [success=1] target_cpu=NNN
-		v, ok := fieldsAfter(f, "comm=", "pid=", "prio=")
+		v, ok := fieldsAfter(f, "comm=", " pid=", " prio=")
 		if !ok {
 			return perr("%s fields", name)
 		}
@@ -542,7 +574,7 @@ func parseFields(ev *Event) error {
 		}
 	case name == "irq_handler_entry":
 		ev.Kind = EvIRQEntry
-		v, ok := fieldsAfter(f, "irq=", "name=")
+		v, ok := fieldsAfter(f, "irq=", " name=")
 		if !ok {
 			return perr("irq_handler_entry fields")
 		}
@@ -553,7 +585,7 @@ func parseFields(ev *Event) error {
 		ev.IRQ.Name = f[strings.Index(f, " name=")+len(" name="):]
 	case name == "irq_handler_exit":
 		ev.Kind = EvIRQExit
-		v, ok := fieldsAfter(f, "irq=", "ret=")
+		v, ok := fieldsAfter(f, "irq=", " ret=")
 		if !ok {
 			return perr("irq_handler_exit fields")
 		}
@@ -591,7 +623,7 @@ func parseFields(ev *Event) error {
 		} else {
 			return nil
 		}
-		// 6.1: hrtimer=P now=N function=F; 6.18: hrtimer=P function=F now=N
+		// hrtimer=P function=F now=N, read in any order.
 		err = kv(f, func(k, v string) error {
 			var err error
 			switch k {
@@ -723,5 +755,25 @@ func parseNoise(ev *Event) error {
 		return perr("bad %s duration %q", ev.Name, g[2])
 	}
 	ev.Noise.StartNs, ev.Noise.DurationNs = start, d
+	return nil
+}
+
+// parseTimerlat parses the timerlat tracer's sample, which has no event
+// name: "#1020  context thread timer_latency     12345 ns".
+func parseTimerlat(text string, ev *Event) error {
+	f := strings.Fields(text)
+	if len(f) != 6 || f[1] != "context" || f[3] != "timer_latency" || f[5] != "ns" {
+		return perr("bad timerlat sample")
+	}
+	seq, err := atoi("timerlat seq", strings.TrimPrefix(f[0], "#"))
+	if err != nil {
+		return err
+	}
+	lat, err := strconv.ParseInt(f[4], 10, 64)
+	if err != nil || lat < 0 {
+		return perr("bad timer_latency %q", f[4])
+	}
+	ev.Kind, ev.Name, ev.Fields = EvTimerlat, "timerlat", text
+	ev.Timerlat = Timerlat{Seq: seq, Context: f[2], LatencyNs: lat}
 	return nil
 }

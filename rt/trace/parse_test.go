@@ -10,10 +10,12 @@ import (
 )
 
 // Lines captured on this VM (6.18, 5 flag columns) and in Debian's
-// PREEMPT_RT guest (6.1, whose flags add need-resched-lazy and
-// preempt-lazy-depth columns, whose hrtimer_expire_entry prints now
-// before function, and which has ipi_raise/ipi_entry instead of
-// ipi_send_*).
+// PREEMPT_RT guest (6.1 RT, whose flags add need-resched-lazy and
+// preempt-lazy-depth columns, and whose early boot prints pointers as
+// "(____ptrval____)"), and variants the kernel's formats allow: comms
+// with spaces, dashes and brackets, no flags, ns timestamps, the
+// ipi_raise and ipi_entry of kernels before 6.6 (6.6 replaced them with
+// ipi_send_cpu and ipi_send_cpumask), osnoise and nmi events.
 func TestParseLine(t *testing.T) {
 	tests := []struct {
 		name string
@@ -33,10 +35,34 @@ func TestParseLine(t *testing.T) {
 				Switch: Switch{PrevComm: "Web Content", PrevPID: 4711, PrevPrio: 120, PrevState: "R+", NextComm: "kworker/0:0H", NextPID: 10, NextPrio: 100}},
 		},
 		{
-			name: "sched_switch 6.1 RT flags",
-			line: "          <idle>-0       [001] d...2..   55.123456: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=cyclictest next_pid=301 next_prio=9",
-			want: Event{Comm: "<idle>", PID: 0, CPU: 1, Flags: "d...2..", TimeNs: 55123456000, Name: "sched_switch", Kind: EvSchedSwitch,
-				Switch: Switch{PrevComm: "swapper/1", PrevPID: 0, PrevPrio: 120, PrevState: "R", NextComm: "cyclictest", NextPID: 301, NextPrio: 9}},
+			name: "sched_switch 6.1 RT (7 flag columns)",
+			line: "          <idle>-0       [001] d...2..    19.378316: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=rtcell-hog next_pid=127 next_prio=4",
+			want: Event{Comm: "<idle>", PID: 0, CPU: 1, Flags: "d...2..", TimeNs: 19378316000, Name: "sched_switch", Kind: EvSchedSwitch,
+				Switch: Switch{PrevComm: "swapper/1", PrevPID: 0, PrevPrio: 120, PrevState: "R", NextComm: "rtcell-hog", NextPID: 127, NextPrio: 4}},
+		},
+		{
+			name: "sched_wakeup 6.1 RT in a hard IRQ",
+			line: "          <idle>-0       [000] d..h4..    19.324947: sched_wakeup: comm=rtcell-loop pid=119 prio=9 target_cpu=001",
+			want: Event{Comm: "<idle>", PID: 0, CPU: 0, Flags: "d..h4..", TimeNs: 19324947000, Name: "sched_wakeup", Kind: EvSchedWakeup,
+				Wake: Wake{Comm: "rtcell-loop", PID: 119, Prio: 9, TargetCPU: 1}},
+		},
+		{
+			name: "softirq_entry 6.1 RT in ktimers (lazy depth column)",
+			line: "       ktimers/0-15      [000] ...s.12    19.327541: softirq_entry: vec=8 [action=HRTIMER]",
+			want: Event{Comm: "ktimers/0", PID: 15, CPU: 0, Flags: "...s.12", TimeNs: 19327541000, Name: "softirq_entry", Kind: EvSoftIRQEntry,
+				SoftIRQ: SoftIRQ{Vec: 8, Action: "HRTIMER"}},
+		},
+		{
+			name: "hrtimer_expire_entry 6.1 RT, pointer not yet hashed",
+			line: "          <idle>-0       [001] d..h1..    19.341883: hrtimer_expire_entry: hrtimer=(____ptrval____) function=hrtimer_wakeup now=19341833310",
+			want: Event{Comm: "<idle>", PID: 0, CPU: 1, Flags: "d..h1..", TimeNs: 19341883000, Name: "hrtimer_expire_entry", Kind: EvHRTimerEntry,
+				HRTimer: HRTimer{Addr: "(____ptrval____)", NowNs: 19341833310, Function: "hrtimer_wakeup"}},
+		},
+		{
+			name: "workqueue_execute_start 6.1 RT",
+			line: "    kworker/u4:1-36      [000] .......    19.442442: workqueue_execute_start: work struct (____ptrval____): function fill_ptr_key_workfn",
+			want: Event{Comm: "kworker/u4:1", PID: 36, CPU: 0, Flags: ".......", TimeNs: 19442442000, Name: "workqueue_execute_start", Kind: EvWorkStart,
+				Work: Work{Work: "(____ptrval____)", Function: "fill_ptr_key_workfn"}},
 		},
 		{
 			name: "sched_waking",
@@ -105,9 +131,9 @@ func TestParseLine(t *testing.T) {
 				HRTimer: HRTimer{Addr: "00000000dc37acad", NowNs: 8633336483081, Function: "hrtimer_wakeup"}},
 		},
 		{
-			name: "hrtimer_expire_entry 6.1 (now before function)",
-			line: "          <idle>-0       [001] d..h1..   55.123400: hrtimer_expire_entry: hrtimer=000000007fb3a2c4 now=55123398112 function=hrtimer_wakeup/0x0",
-			want: Event{Comm: "<idle>", PID: 0, CPU: 1, Flags: "d..h1..", TimeNs: 55123400000, Name: "hrtimer_expire_entry", Kind: EvHRTimerEntry,
+			name: "hrtimer_expire_entry, fields in another order",
+			line: "          <idle>-0       [001] d..h1.   55.123400: hrtimer_expire_entry: hrtimer=000000007fb3a2c4 now=55123398112 function=hrtimer_wakeup/0x0",
+			want: Event{Comm: "<idle>", PID: 0, CPU: 1, Flags: "d..h1.", TimeNs: 55123400000, Name: "hrtimer_expire_entry", Kind: EvHRTimerEntry,
 				HRTimer: HRTimer{Addr: "000000007fb3a2c4", NowNs: 55123398112, Function: "hrtimer_wakeup/0x0"}},
 		},
 		{
@@ -193,6 +219,12 @@ func TestParseLine(t *testing.T) {
 				Wake: Wake{Comm: "x", PID: 1, Prio: 120, TargetCPU: 1}},
 		},
 		{
+			name: "timerlat thread sample (no event name)",
+			line: "      timerlat/1-201     [001] .......    30.000120: #1020  context thread timer_latency     12345 ns",
+			want: Event{Comm: "timerlat/1", PID: 201, CPU: 1, Flags: ".......", TimeNs: 30000120000, Name: "timerlat", Kind: EvTimerlat,
+				Timerlat: Timerlat{Seq: 1020, Context: "thread", LatencyNs: 12345}},
+		},
+		{
 			name: "lost events",
 			line: "CPU:1 [LOST 312 EVENTS]",
 			want: Event{CPU: 1, PID: -1, Name: "lost", Kind: EvLost, Lost: 312},
@@ -231,6 +263,8 @@ func TestParseLineMalformed(t *testing.T) {
 		"  bash-12 [001] d..2. 1.0: irq_noise: local_timer start 1.0 duration 1 ns",
 		"  bash-12 [001] d..2. 1.0: workqueue_execute_start: function x",
 		"CPU:x [LOST 3 EVENTS]",
+		"  bash-12 [001] d..2. 1.0: #12 context thread timer_latency x ns",
+		"  bash-12 [001] d..2. 1.0: #12 context",
 		"  bash-12 [001] d..2. 99999999999999.999999: sched_waking: comm=a pid=1 prio=1 target_cpu=1",
 	} {
 		var ev Event
@@ -322,7 +356,11 @@ func TestParseFixtures(t *testing.T) {
 		if bad, n := sc.Malformed(); n > 0 {
 			t.Errorf("%s: %d malformed lines, first %v", f, n, bad[0])
 		}
-		for _, k := range []EventKind{EvSchedSwitch, EvSchedWaking, EvVectorEntry, EvHRTimerEntry, EvPrint} {
+		marker := EvPrint
+		if strings.Contains(f, "rtla") {
+			marker = EvTimerlat // rtla's own trace has no rtcell marker
+		}
+		for _, k := range []EventKind{EvSchedSwitch, EvSchedWaking, EvVectorEntry, EvHRTimerEntry, marker} {
 			if kinds[k] == 0 {
 				t.Errorf("%s: no event of kind %d", f, k)
 			}
@@ -336,7 +374,7 @@ func FuzzParseLine(f *testing.F) {
 		"      rtcell-hog-12983   [001] d.h2.  8633.336485: sched_waking: comm=rtcell-loop pid=12986 prio=9 target_cpu=001",
 		"          <idle>-0       [001] d.h1.  8366.356473: irq_handler_entry: irq=36 name=virtio1-req.0",
 		" ThreadPoolForeg-14532   [001] .Ns..  8652.516246: softirq_entry: vec=4 [action=BLOCK]",
-		"          <idle>-0       [001] d..h1..   55.123400: hrtimer_expire_entry: hrtimer=000000007fb3a2c4 now=55123398112 function=hrtimer_wakeup/0x0",
+		"          <idle>-0       [001] d..h1..    19.341883: hrtimer_expire_entry: hrtimer=(____ptrval____) function=hrtimer_wakeup now=19341833310",
 		"     osnoise/1-812     [001] .....   20.000400:  thread_noise:     kworker/1:1:653 start 20.000300000 duration 90000 ns",
 		"     rtcell-loop-12986   [001] ...1.  8633.339106: tracing_mark_write: rtcell: task=capture cycle=151 latency=2351780ns",
 		"CPU:1 [LOST 312 EVENTS]",

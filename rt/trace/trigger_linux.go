@@ -18,7 +18,8 @@ import (
 type Trigger struct {
 	marker, on *os.File // kept so that their descriptors stay open
 	mfd, ofd   uintptr
-	m          markerBuf
+	task       string
+	buf        []byte // markerCap bytes, so that AppendMarker never grows it
 	zero       [1]byte
 }
 
@@ -29,21 +30,19 @@ func NewTrigger(marker, tracingOn *os.File, task string) (*Trigger, error) {
 	if marker == nil || tracingOn == nil {
 		return nil, fmt.Errorf("trace trigger: trace_marker or tracing_on not open: %w", ErrInvalid)
 	}
-	t := &Trigger{marker: marker, on: tracingOn, mfd: marker.Fd(), ofd: tracingOn.Fd(), zero: [1]byte{'0'}}
-	if err := t.m.init(task); err != nil {
+	if err := checkTaskName(task); err != nil {
 		return nil, err
 	}
-	return t, nil
+	return &Trigger{marker: marker, on: tracingOn, mfd: marker.Fd(), ofd: tracingOn.Fd(),
+		task: task, buf: make([]byte, 0, markerCap), zero: [1]byte{'0'}}, nil
 }
 
 // Fire writes "rtcell: task=NAME cycle=N latency=NNNns" to the trace
 // marker, then 0 to tracing_on, which stops the instance's recording at
 // once. It returns each write's errno (0 on success). It allocates
 // nothing and may be called from the RT loop.
-//
-//go:nosplit
 func (t *Trigger) Fire(cycle uint64, latencyNs int64) (markerErr, stopErr syscall.Errno) {
-	b := t.m.format(cycle, latencyNs)
+	b := AppendMarker(t.buf[:0], t.task, cycle, latencyNs)
 	_, _, markerErr = unix.RawSyscall(unix.SYS_WRITE, t.mfd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	_, _, stopErr = unix.RawSyscall(unix.SYS_WRITE, t.ofd, uintptr(unsafe.Pointer(&t.zero[0])), 1)
 	return markerErr, stopErr

@@ -5,42 +5,23 @@ import (
 	"testing"
 )
 
-func TestMarkerFormat(t *testing.T) {
+func TestTaskName(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		task    string
-		cycle   uint64
-		latency int64
-		want    string
+		name string
+		ok   bool
 	}{
-		{"zero", "t", 0, 0, "rtcell: task=t cycle=0 latency=0ns\n"},
-		{"typical", "control", 4711, 1_523_000, "rtcell: task=control cycle=4711 latency=1523000ns\n"},
-		{"max", "x", ^uint64(0), 1<<63 - 1, "rtcell: task=x cycle=18446744073709551615 latency=9223372036854775807ns\n"},
-		{"negative", "x", 1, -5, "rtcell: task=x cycle=1 latency=-5ns\n"},
-		{"longest name", strings.Repeat("n", maxTaskName), 1, 1, "rtcell: task=" + strings.Repeat("n", maxTaskName) + " cycle=1 latency=1ns\n"},
+		{"", false},
+		{"t", true},
+		{strings.Repeat("n", maxTaskName), true},
+		{strings.Repeat("n", maxTaskName+1), false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var m markerBuf
-			if err := m.init(tc.task); err != nil {
-				t.Fatal(err)
-			}
-			if got := string(m.format(tc.cycle, tc.latency)); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
-			// Formatting again overwrites the variable part whole.
-			if got := string(m.format(7, 8)); got != "rtcell: task="+tc.task+" cycle=7 latency=8ns\n" {
-				t.Errorf("second format: got %q", got)
-			}
-		})
-	}
-}
-
-func TestMarkerBadName(t *testing.T) {
-	for _, name := range []string{"", strings.Repeat("n", maxTaskName+1)} {
-		var m markerBuf
-		if err := m.init(name); err == nil {
-			t.Errorf("name of %d bytes accepted", len(name))
+		if err := checkTaskName(tc.name); (err == nil) != tc.ok {
+			t.Errorf("name of %d bytes: error %v, want ok %v", len(tc.name), err, tc.ok)
 		}
+	}
+	// The longest marker fits the trigger's buffer.
+	if m := AppendMarker(nil, strings.Repeat("n", maxTaskName), ^uint64(0), -1<<63); len(m) > markerCap {
+		t.Errorf("longest marker is %d bytes, buffer %d", len(m), markerCap)
 	}
 }
 

@@ -70,6 +70,7 @@ type Report struct {
 	JSON            string // JSON report
 	Histfile        string // cyclictest-compatible histogram text
 	SVG             string // latency plot
+	HTML            string // self-contained HTML commissioning report
 	Metrics         string // host:port of a Prometheus endpoint, e.g. "127.0.0.1:9101"
 	MetricsTextfile string // node_exporter textfile collector output
 	Trace           string // frozen trace of trace on threshold; "": see Config.TraceFile

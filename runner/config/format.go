@@ -48,7 +48,7 @@ func (c *Config) TOML() []byte {
 	}
 	b.WriteString("\n[report]\n")
 	for _, kv := range []struct{ k, v string }{
-		{"json", r.JSON}, {"histfile", r.Histfile}, {"svg", r.SVG},
+		{"json", r.JSON}, {"histfile", r.Histfile}, {"svg", r.SVG}, {"html", r.HTML},
 		{"metrics", r.Metrics}, {"metrics_textfile", r.MetricsTextfile},
 	} {
 		if kv.v != "" {

@@ -10,7 +10,7 @@ import (
 
 // OutputFlag is a report path given on the command line, overriding the config.
 type OutputFlag struct {
-	Key  string // "json", "histfile" or "svg": the [report] key it overrides
+	Key  string // "json", "histfile", "svg" or "html": the [report] key it overrides
 	Flag string // the flag as the user typed it, for errors: "--json"
 	Path string // the path; "" keeps the config's
 }
@@ -18,7 +18,7 @@ type OutputFlag struct {
 // outputKeys are the [report] keys that name files, in the order they
 // are checked; a path that repeats an earlier one is reported on the
 // later key.
-var outputKeys = []string{"json", "histfile", "svg", "metrics_textfile", "trace"}
+var outputKeys = []string{"json", "histfile", "svg", "html", "metrics_textfile", "trace"}
 
 // output is one report file and where its path came from.
 type output struct {
@@ -35,6 +35,8 @@ func (r *Report) pathOf(key string) *string {
 		return &r.Histfile
 	case "svg":
 		return &r.SVG
+	case "html":
+		return &r.HTML
 	case "metrics_textfile":
 		return &r.MetricsTextfile
 	case "trace":
@@ -71,7 +73,7 @@ func (c *Config) ApplyOutputFlags(flags ...OutputFlag) error {
 		}
 		switch {
 		case i < 0:
-			errs = append(errs, &Error{Key: name, Msg: fmt.Sprintf("%q is not an output a flag can set (use json, histfile or svg)", f.Key)})
+			errs = append(errs, &Error{Key: name, Msg: fmt.Sprintf("%q is not an output a flag can set (use json, histfile, svg or html)", f.Key)})
 		case f.Path != "":
 			outs[i] = output{key: f.Key, path: f.Path, origin: origin{flag: name}}
 		}

@@ -30,7 +30,8 @@ func TestParseChecksOutputs(t *testing.T) {
 		report string // [report] body, starting on line 5
 		want   string // "" or "line: key: fragment"
 	}{
-		{"distinct outputs", "json = \"out/a.json\"\nhistfile = \"out/h.txt\"\nsvg = \"out/l.svg\"\nmetrics_textfile = \"out/m.prom\"\n", ""},
+		{"distinct outputs", "json = \"out/a.json\"\nhistfile = \"out/h.txt\"\nsvg = \"out/l.svg\"\nhtml = \"out/r.html\"\nmetrics_textfile = \"out/m.prom\"\n", ""},
+		{"html on the svg's path", "svg = \"out/r\"\nhtml = \"out/r\"\n", `6: report.html: "out/r" is also report.svg at bad.toml:5`},
 		{"same path", "json = \"out/x\"\nsvg = \"out/x\"\n", `6: report.svg: "out/x" is also report.json at bad.toml:5`},
 		{"same path once cleaned", "json = \"out/x\"\nhistfile = \"./out//y/../x\"\n", `6: report.histfile: "./out//y/../x" is also report.json at bad.toml:5`},
 		{"relative and absolute", "json = \"x.json\"\nsvg = " + q(filepath.Join(mustGetwd(t), "x.json")) + "\n", "6: report.svg: "},
@@ -95,7 +96,7 @@ func TestApplyOutputFlags(t *testing.T) {
 		{"flag names a directory", []OutputFlag{{"svg", "--svg", dir}},
 			[]string{`--svg: "` + dir + `" is an existing directory (give a file path inside it)`}, ""},
 		{"flag spelled by the caller", []OutputFlag{{"svg", "-svg", dir}}, []string{`-svg: "`}, ""},
-		{"unknown key", []OutputFlag{{"html", "--html", "x.html"}}, []string{`--html: "html" is not an output a flag can set`}, ""},
+		{"unknown key", []OutputFlag{{"pdf", "--pdf", "x.pdf"}}, []string{`--pdf: "pdf" is not an output a flag can set`}, ""},
 		{"textfile is not a flag", []OutputFlag{{"metrics_textfile", "--prom", "x.prom"}}, []string{`--prom: "metrics_textfile" is not an output`}, ""},
 		{"every problem at once", []OutputFlag{{"json", "--json", dir}, {"histfile", "--histfile", "out/l.svg"}},
 			[]string{`--json: "` + dir + `" is an existing directory`, `--histfile: "out/l.svg" is also report.svg at c.toml:6`}, ""},

@@ -277,7 +277,7 @@ var (
 	topKeys    = []string{"run", "task", "report", "trace"}
 	runKeys    = []string{"duration", "preflight", "allow_non_rt"}
 	taskKeys   = []string{"name", "period", "deadline", "priority", "policy", "cpu", "wake", "margin", "overrun", "workload", "cycles", "histogram_us"}
-	reportKeys = []string{"json", "histfile", "svg", "metrics", "metrics_textfile", "trace"}
+	reportKeys = []string{"json", "histfile", "svg", "html", "metrics", "metrics_textfile", "trace"}
 )
 
 func (d *decoder) top(raw map[string]any, cfg *Config) {
@@ -361,7 +361,7 @@ func (d *decoder) report(tbl map[string]any, p keyPath, r *Report) {
 		key string
 		dst *string
 	}{
-		{"json", &r.JSON}, {"histfile", &r.Histfile}, {"svg", &r.SVG},
+		{"json", &r.JSON}, {"histfile", &r.Histfile}, {"svg", &r.SVG}, {"html", &r.HTML},
 		{"metrics_textfile", &r.MetricsTextfile}, {"trace", &r.Trace},
 	}
 	for _, f := range fields {

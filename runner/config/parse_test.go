@@ -33,7 +33,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown task key far from any", okTask + "colour = \"red\"\n", "4: task[0].colour", "allowed: name, period"},
 		{"misspelled table", okTask + "\n[reprot]\njson = \"x\"\n", "5: reprot", "unknown table (did you mean report?)"},
 		{"misspelled run key", "[run]\nduraton = \"1s\"\n" + okTask, "2: run.duraton", "did you mean duration?"},
-		{"unknown report key", okTask + "[report]\nhtml = \"x\"\n", "5: report.html", "allowed: json, histfile"},
+		{"unknown report key", okTask + "[report]\npdf = \"x\"\n", "5: report.pdf", "allowed: json, histfile"},
 		{"priority wrong type", okTask + "priority = \"high\"\n", "4: task[0].priority", `"high" is a string, want an integer 1–99`},
 		{"priority 0", okTask + "priority = 0\n", "4: task[0].priority", "0 is outside 1–99"},
 		{"priority 100", okTask + "priority = 100\n", "4: task[0].priority", "100 is outside 1–99"},

@@ -2,6 +2,7 @@ package cyclictest
 
 import (
 	"fmt"
+	"os/exec"
 	"strconv"
 	"time"
 )
@@ -21,6 +22,12 @@ type Options struct {
 	HistogramUS int
 	// Path is the cyclictest binary; empty means "cyclictest" from PATH.
 	Path string
+	// WorkDir is the directory in which Run makes the temporary
+	// directory, rtcell-cyclictest-PID-*, that cyclictest writes its
+	// files into; empty means os.TempDir(). Run removes that directory
+	// when it returns, and at its start removes the ones in WorkDir
+	// whose owner PID is gone (see SweepStale).
+	WorkDir string
 }
 
 // args returns the command line for o, with the results written to
@@ -62,4 +69,18 @@ func (o Options) args(jsonPath, histPath string) ([]string, error) {
 		"--histfile=" + histPath,
 		"--json=" + jsonPath,
 	}, nil
+}
+
+// LookPath resolves path, or "cyclictest" when it is empty, through
+// PATH. A missing binary gives an error wrapping ErrNotInstalled, whose
+// text says how to install it.
+func LookPath(path string) (string, error) {
+	if path == "" {
+		path = "cyclictest"
+	}
+	bin, err := exec.LookPath(path)
+	if err != nil {
+		return "", fmt.Errorf("looking up %q: %w", path, ErrNotInstalled)
+	}
+	return bin, nil
 }

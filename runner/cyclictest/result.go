@@ -38,6 +38,10 @@ type Result struct {
 	Nsecs bool
 	// Threads holds one entry per measurement thread, in thread order.
 	Threads []Thread
+	// JSONText and HistText are the --json and --histfile files as
+	// cyclictest wrote them, for keeping beside a report; Run sets them,
+	// ParseJSON does not.
+	JSONText, HistText []byte
 }
 
 // Sysinfo is the JSON "sysinfo" object.

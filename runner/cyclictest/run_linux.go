@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/child"
 )
 
 // stopGrace is how long Run waits for cyclictest to write its results
@@ -20,9 +23,17 @@ const stopGrace = 5 * time.Second
 //
 //	cyclictest -m -p P -i µs -l N -q -t 1 -a CPU -h H --histfile=F --json=J
 //
-// and returns its parsed result. J and F live in a temporary directory
-// that Run removes. The JSON file lacks the overflow cycle numbers, so Run
+// and returns its parsed result, with both files' text (Result.JSONText,
+// HistText) for the caller to keep. J and F live in a temporary directory
+// under o.WorkDir that Run removes; before it makes one, Run removes the
+// directories that runs killed before they could clean up left there
+// (SweepStale). The JSON file lacks the overflow cycle numbers, so Run
 // takes them, and checks the overflow counts, from the histogram file.
+//
+// cyclictest is started through rt/child: in a process group of its own,
+// with SIGKILL as its parent-death signal. If this process is killed,
+// SIGKILL included, the kernel kills cyclictest too, so that no
+// SCHED_FIFO thread is left spinning its loop on the measured CPU.
 //
 // cyclictest needs root (or CAP_SYS_NICE for -p and CAP_IPC_LOCK for -m);
 // without it Run fails with ErrPermission. It sets /dev/cpu_dma_latency to
@@ -36,15 +47,18 @@ const stopGrace = 5 * time.Second
 // partial result together with an error wrapping ctx.Err(). With Loops 0
 // this is the only way the run ends.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	path := o.Path
-	if path == "" {
-		path = "cyclictest"
-	}
-	bin, err := exec.LookPath(path)
+	bin, err := LookPath(o.Path)
 	if err != nil {
-		return nil, fmt.Errorf("looking up %q: %w", path, ErrNotInstalled)
+		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "rtcell-cyclictest-*")
+	parent := o.WorkDir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	// A failed sweep leaves old directories behind; it must not stop
+	// the measurement.
+	_, _ = SweepStale(parent)
+	dir, err := os.MkdirTemp(parent, fmt.Sprintf("%s%d-*", workPrefix, os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("creating a directory for cyclictest's results: %w", err)
 	}
@@ -54,13 +68,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
-	cmd.WaitDelay = stopGrace
+	cmdline := bin + " " + strings.Join(args, " ")
+	cmd := exec.Command(bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	cmdline := bin + " " + strings.Join(args, " ")
+	p, err := child.Start(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", cmdline, err)
+	}
+	select {
+	case <-p.Done():
+	case <-ctx.Done():
+		stop(p)
+	}
+	runErr := p.Wait()
 	if runErr != nil && ctx.Err() == nil {
 		msg := strings.TrimSpace(stderr.String())
 		if strings.Contains(msg, "Unable to change scheduling policy") || strings.Contains(msg, "mlockall") {
@@ -84,6 +105,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
+// stop asks cyclictest to end with SIGINT, on which it writes its
+// results, and kills it if it has not exited after stopGrace.
+func stop(p *child.Process) {
+	p.Signal(syscall.SIGINT)
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-p.Done():
+	case <-t.C:
+		p.Signal(syscall.SIGKILL)
+		<-p.Done()
+	}
+}
+
 // readResults parses the JSON file and completes it from the histogram
 // file.
 func readResults(jsonPath, histPath string) (*Result, error) {
@@ -92,7 +127,11 @@ func readResults(jsonPath, histPath string) (*Result, error) {
 		return nil, fmt.Errorf("reading cyclictest's json: %w", err)
 	}
 	defer jf.Close()
-	res, err := ParseJSON(jf)
+	jsonText, err := io.ReadAll(jf)
+	if err != nil {
+		return nil, fmt.Errorf("reading cyclictest's json: %w", err)
+	}
+	res, err := ParseJSON(bytes.NewReader(jsonText))
 	if err != nil {
 		return nil, err
 	}
@@ -101,13 +140,18 @@ func readResults(jsonPath, histPath string) (*Result, error) {
 		return nil, fmt.Errorf("reading cyclictest's histogram: %w", err)
 	}
 	defer hf.Close()
-	h, err := ParseHistogram(hf)
+	histText, err := io.ReadAll(hf)
+	if err != nil {
+		return nil, fmt.Errorf("reading cyclictest's histogram: %w", err)
+	}
+	h, err := ParseHistogram(bytes.NewReader(histText))
 	if err != nil {
 		return nil, err
 	}
 	if err := merge(res, h); err != nil {
 		return nil, err
 	}
+	res.JSONText, res.HistText = jsonText, histText
 	return res, nil
 }
 

@@ -3,7 +3,8 @@
 // cyclictest.
 //
 //	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
-//	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
+//	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F] [--out DIR]
+//	runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
 //	runner version | --version
 package main
 
@@ -27,7 +28,8 @@ import (
 
 const usage = `usage:
   runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
-  runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
+  runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F] [--out DIR]
+  runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
   runner version | --version
 `
 
@@ -50,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return cmdCompare(ctx, args[1:], stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version())
 		return 0
@@ -124,28 +128,65 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// errFlags marks an error the flag package has already reported.
+var errFlags = errors.New("bad flags")
+
+// parseCompare parses compare's flags. A flag given as 0 is an error
+// that names it: 0 is no loop count, round count, period or priority,
+// and taking it for "the default" would measure something else than
+// asked.
+func parseCompare(args []string, stdout, stderr io.Writer) (runner.CompareOptions, string, error) {
 	fs := flag.NewFlagSet("runner compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := runner.CompareOptions{Stdout: stdout}
-	fs.IntVar(&o.CPU, "cpu", runtime.NumCPU()-1, "CPU `N` both run on")
-	fs.IntVar(&o.Priority, "priority", 90, "SCHED_FIFO priority `P`")
-	fs.DurationVar(&o.Interval, "interval", time.Millisecond, "period `D`")
-	fs.IntVar(&o.Loops, "loops", 5000, "cycles `N` per run")
-	fs.IntVar(&o.Rounds, "rounds", 3, "A B rounds `R`")
+	fs.IntVar(&o.CPU, "cpu", runtime.NumCPU()-1, "CPU `N` both run on; it must be online")
+	fs.IntVar(&o.Priority, "priority", 90, "SCHED_FIFO priority `P`, 1–99")
+	fs.DurationVar(&o.Interval, "interval", time.Millisecond, "period `D`, at least 10µs")
+	fs.IntVar(&o.Loops, "loops", 5000, "cycles `N` per run, at least 1")
+	fs.IntVar(&o.Rounds, "rounds", 3, "A B rounds `R`, at least 1")
 	wake := fs.String("wake", "sleep", "rtcell wake strategy: sleep or hybrid")
 	jsonPath := fs.String("json", "", "write the comparison as JSON to `F`")
+	fs.StringVar(&o.Out, "out", "", "keep the evidence in `DIR`: each round's cyclictest JSON and histogram, rtcell's results, compare.json and compare.svg")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return runner.ExitConfig
+		return o, "", fmt.Errorf("%w: %w", errFlags, err) // the flag package has said so
 	}
 	if len(pos) != 0 {
-		fmt.Fprintf(stderr, "runner compare: unexpected argument %q\n", pos[0])
-		return runner.ExitConfig
+		return o, "", fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, z := range []struct {
+		name string
+		zero bool
+		want string
+	}{
+		{"loops", o.Loops == 0, "at least 1"},
+		{"rounds", o.Rounds == 0, "at least 1"},
+		{"interval", o.Interval == 0, "a period of at least 10µs, e.g. 1ms"},
+		{"priority", o.Priority == 0, "1–99"},
+	} {
+		if set[z.name] && z.zero {
+			return o, "", fmt.Errorf("--%s 0: want %s", z.name, z.want)
+		}
+	}
+	if set["out"] && o.Out == "" {
+		return o, "", errors.New("--out: want a directory")
 	}
 	o.Wake = rt.Wake(*wake)
-	c, err := runner.Compare(ctx, o)
+	return o, *jsonPath, nil
+}
+
+func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, jsonPath, err := parseCompare(args, stdout, stderr)
 	if err != nil {
+		if !errors.Is(err, errFlags) {
+			fmt.Fprintf(stderr, "runner compare: %v\n", err)
+		}
+		return runner.ExitConfig
+	}
+	c, err := runner.Compare(ctx, o)
+	if err != nil && c == nil {
 		fmt.Fprintf(stderr, "runner compare: %v\n", err)
 		if errors.Is(err, context.Canceled) {
 			return runner.ExitWorkerFailed
@@ -153,11 +194,18 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return runner.ExitConfig
 	}
 	c.WriteText(stdout)
-	if *jsonPath != "" {
-		if err := c.WriteJSONFile(*jsonPath); err != nil {
+	if err != nil {
+		fmt.Fprintf(stderr, "runner compare: %v\n", err)
+		return runner.ExitOutput
+	}
+	if jsonPath != "" {
+		if err := c.WriteJSONFile(jsonPath); err != nil {
 			fmt.Fprintf(stderr, "runner compare: %v\n", err)
 			return runner.ExitWorkerFailed
 		}
+	}
+	if o.Out != "" {
+		fmt.Fprintf(stdout, "evidence kept in %s (%s, %s, round-N-*)\n", o.Out, runner.CompareJSONFile, runner.CompareSVGFile)
 	}
 	if !c.Pass {
 		return runner.ExitViolations
