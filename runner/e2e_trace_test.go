@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,9 @@ func TestTraceBreachConfig(t *testing.T) {
 	if tr.Cause == nil {
 		t.Fatalf("no cause: %s", tr.Error)
 	}
+	if tk.Stopped != "completed" {
+		t.Errorf("stopped %q, want completed (action continue)", tk.Stopped)
+	}
 	if !strings.Contains(r.stdout, "cause of the latency, largest first:") {
 		t.Errorf("text report lacks the cause:\n%s", r.stdout)
 	}
@@ -103,5 +107,26 @@ func TestTraceSIGKILL(t *testing.T) {
 	}
 	if _, err := os.Stat(inst); !os.IsNotExist(err) {
 		t.Errorf("stale instance %s still there: %v", inst, err)
+	}
+}
+
+// TestTraceBreachStop: with action stop the run ends at the breach, and
+// the report says why the task stopped.
+func TestTraceBreachStop(t *testing.T) {
+	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
+	r := runRunner(t, taskConfig("cycles = 100000\n"), "--trace-threshold", "1ns")
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	tk := r.rep.Tasks[0]
+	if tk.Trace == nil || tk.Trace.BreachCycle == nil {
+		t.Fatalf("trace %+v: want a breach", tk.Trace)
+	}
+	if tk.Cycles >= 100000 {
+		t.Errorf("%d cycles: the run did not stop at the breach", tk.Cycles)
+	}
+	if want := fmt.Sprintf("stopped at task \"t\"'s trace breach, cycle %d (trace action stop)", *tk.Trace.BreachCycle); tk.Stopped != want {
+		t.Errorf("stopped %q, want %q", tk.Stopped, want)
 	}
 }

@@ -186,6 +186,7 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 			fmt.Fprintf(o.Stderr, "warning: task %q: %s\n", tr.Name, w)
 		}
 		t.Trace = traceReport(tr.Trace, o.Stdout)
+		t.Stopped = traceStopped(t.Stopped, sum, cfg)
 		if tr.Result == nil || !tr.Result.Realtime() {
 			realtime = false
 		}

@@ -49,3 +49,17 @@ func traceReport(r *rt.TraceResult, out io.Writer) *report.Trace {
 	}
 	return t
 }
+
+// traceStopped says, for a task the supervisor stopped, that it was
+// stopped because a task breached the trace threshold with action stop.
+func traceStopped(stopped string, sum *rt.Summary, cfg *config.Config) string {
+	if stopped != "stop requested" || cfg.Trace.Action != config.TraceStop {
+		return stopped
+	}
+	for _, tr := range sum.Tasks {
+		if tr.Trace != nil && tr.Trace.Breach != nil {
+			return fmt.Sprintf("stopped at task %q's trace breach, cycle %d (trace action stop)", tr.Name, tr.Trace.Breach.Cycle)
+		}
+	}
+	return stopped
+}
