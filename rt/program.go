@@ -570,6 +570,7 @@ func (s *Supervisor) watch(ctx context.Context, nonRTDone <-chan error) watchEnd
 		if s.traceStop() {
 			return watchEnd{}
 		}
+		s.analyseFirst()
 	}
 }
 

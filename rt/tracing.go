@@ -126,6 +126,11 @@ type tracer struct {
 	inst       *trace.Instance
 	marker, on *os.File
 	stderr     io.Writer
+	// analysed is the task whose breach froze the trace, once its trace
+	// is saved and analysed (analysis); set and read by the goroutine
+	// that runs Run only.
+	analysed *taskState
+	analysis TraceResult
 }
 
 // openTracer creates the instance for the program's CPUs and opens the
@@ -207,10 +212,15 @@ func (s *Supervisor) traceStop() bool {
 	return stop
 }
 
-// traceResults fills each task's TraceResult: the first breach (the one
-// that froze the trace) gets the saved trace and its analysis.
-func (s *Supervisor) traceResults(sum *Summary) {
-	if s.tracer == nil {
+// analyseFirst saves and analyses the trace as soon as a breach has
+// frozen it, once: during the run with action continue, so that the
+// trace file exists while the tasks go on (and survives the runner
+// being killed later), and after the run with action stop. The breach
+// that froze it is the earliest; the supervisor's watch calls this
+// between its checks.
+func (s *Supervisor) analyseFirst() {
+	t := s.tracer
+	if t == nil || t.analysed != nil {
 		return
 	}
 	s.mu.Lock()
@@ -221,21 +231,47 @@ func (s *Supervisor) traceResults(sum *Summary) {
 			first = ts
 		}
 	}
+	var b *TraceBreach
+	if first != nil {
+		b = first.breach
+	}
 	s.mu.Unlock()
+	if first == nil {
+		return
+	}
+	r := TraceResult{ThresholdNs: int64(t.opts.Threshold), Breach: b}
+	t.analyse(&r)
+	t.analysed, t.analysis = first, r
+	if r.File != "" {
+		fmt.Fprintf(s.prog.Stderr, "trace: task %q: the trace around cycle %d saved to %s\n", first.task.Loop.Name, b.Cycle, r.File)
+	}
+}
+
+// traceResults fills each task's TraceResult: the first breach (the one
+// that froze the trace) gets the saved trace and its analysis.
+func (s *Supervisor) traceResults(sum *Summary) {
+	if s.tracer == nil {
+		return
+	}
+	s.analyseFirst()
+	first := s.tracer.analysed
 	for i, ts := range s.tasks {
 		if i >= len(sum.Tasks) {
 			break
 		}
-		r := &TraceResult{ThresholdNs: int64(s.tracer.opts.Threshold), Breach: ts.breach}
-		sum.Tasks[i].Trace = r
+		s.mu.Lock()
+		b := ts.breach
+		s.mu.Unlock()
+		r := &TraceResult{ThresholdNs: int64(s.tracer.opts.Threshold), Breach: b}
 		switch {
-		case ts.breach == nil:
-		case ts != first:
-			r.Error = fmt.Sprintf("the trace was frozen by task %q's earlier breach (cycle %d); only that one is analysed",
-				first.task.Loop.Name, first.breach.Cycle)
+		case b == nil:
+		case ts == first:
+			*r = s.tracer.analysis
 		default:
-			s.tracer.analyse(r)
+			r.Error = fmt.Sprintf("the trace was frozen by task %q's earlier breach (cycle %d); only that one is analysed",
+				first.task.Loop.Name, s.tracer.analysis.Breach.Cycle)
 		}
+		sum.Tasks[i].Trace = r
 	}
 }
 

@@ -122,6 +122,12 @@ func TestTraceOptionsCheck(t *testing.T) {
 // threshold, in this process (the workers are the test binary).
 func runTraced(t *testing.T, lo LoopOptions, o TraceOptions) (*Summary, time.Duration) {
 	t.Helper()
+	return runTracedNonRT(t, lo, o, nil)
+}
+
+// runTracedNonRT is runTraced with a non-real-time side.
+func runTracedNonRT(t *testing.T, lo LoopOptions, o TraceOptions, nonRT func(context.Context, *Supervisor) error) (*Summary, time.Duration) {
+	t.Helper()
 	rttest.RequireRoot(t)
 	lo.Thread = testThread()
 	rttest.LeaseCPU(t, lo.Thread.CPU)
@@ -133,6 +139,7 @@ func runTraced(t *testing.T, lo LoopOptions, o TraceOptions) (*Summary, time.Dur
 		Worker:       WorkerOptions{Args: []string{"-test.run=^$"}},
 		Stdout:       os.Stdout,
 		Stderr:       testWriter{t},
+		NonRT:        nonRT,
 	}
 	start := time.Now()
 	sum, err := Run(context.Background(), p)
@@ -205,12 +212,27 @@ func TestProgramTraceStop(t *testing.T) {
 // TestProgramTraceContinue: with action continue the task runs to its
 // end with the trace frozen; without a breach the result says so.
 func TestProgramTraceContinue(t *testing.T) {
-	sum, _ := runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 300}, TraceOptions{Threshold: 1, Action: TraceContinue})
-	if tr := sum.Tasks[0].Trace; tr.Breach == nil || tr.File != "" {
-		t.Errorf("trace result %+v: want a breach, no file", tr)
+	// The trace is saved while the task still runs.
+	file := filepath.Join(t.TempDir(), "run.trace.txt")
+	savedWhileRunning := false
+	watch := func(ctx context.Context, sup *Supervisor) error {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(file); err == nil && sup.Tasks()[0].Running {
+				savedWhileRunning = true
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return nil
 	}
-	if res := sum.Tasks[0].Result; res == nil || res.Cycles != 300 {
-		t.Errorf("result %+v: want all 300 cycles", res)
+	sum, _ := runTracedNonRT(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 2000}, TraceOptions{Threshold: 1, Action: TraceContinue, File: file}, watch)
+	if tr := sum.Tasks[0].Trace; tr.Breach == nil || tr.File != file || tr.Cause == nil {
+		t.Errorf("trace result %+v: want a breach, the file, a cause", tr)
+	}
+	if res := sum.Tasks[0].Result; res == nil || res.Cycles != 2000 {
+		t.Errorf("result %+v: want all 2000 cycles", res)
+	}
+	if !savedWhileRunning {
+		t.Errorf("with action continue the trace was not saved while the task ran")
 	}
 	sum, _ = runTraced(t, LoopOptions{Name: "noop", Period: time.Millisecond, Cycles: 100}, TraceOptions{Threshold: time.Hour})
 	if tr := sum.Tasks[0].Trace; tr.Breach != nil || tr.ThresholdNs != int64(time.Hour) || tr.Cause != nil || tr.Error != "" {
