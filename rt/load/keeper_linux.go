@@ -149,6 +149,7 @@ func (k *keeper) setup() error {
 	if err := confine(k.spec.CPUs); err != nil {
 		return err
 	}
+	boost()
 	var err error
 	if k.devnull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
 		return err
@@ -193,6 +194,23 @@ func confine(cpus []int) error {
 		}
 	}
 	return nil
+}
+
+// boost puts the keeper's main thread, which does all its work, above
+// the load it shares the load CPUs with: SCHED_FIFO 1, or else nice -10.
+// On one load CPU with forty hackbench processes and the stressors, a
+// keeper at nice 0 gets a few percent of the CPU, and a scan of /proc
+// in its cleanup took seconds. SCHED_FLAG_RESET_ON_FORK gives the
+// generators it forks the default policy and nice 0, so the load is
+// the same as without the boost. Without CAP_SYS_NICE the keeper stays
+// at nice 0.
+func boost() {
+	attr := unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: 1, Flags: unix.SCHED_FLAG_RESET_ON_FORK}
+	if unix.SchedSetAttr(0, &attr, 0) == nil {
+		return
+	}
+	attr = unix.SchedAttr{Policy: unix.SCHED_NORMAL, Nice: -10, Flags: unix.SCHED_FLAG_RESET_ON_FORK}
+	unix.SchedSetAttr(0, &attr, 0)
 }
 
 func (k *keeper) start(g *generator) {
