@@ -13,6 +13,7 @@ import (
 	"github.com/rtcell/rtcell/rt"
 	"github.com/rtcell/rtcell/rt/atomicfile"
 	"github.com/rtcell/rtcell/runner/cyclictest"
+	"github.com/rtcell/rtcell/runner/report"
 )
 
 // CompareSchema names the JSON layout of a comparison.
@@ -32,6 +33,11 @@ type CompareOptions struct {
 	Cyclictest string
 	Worker     rt.WorkerOptions
 	Stdout     io.Writer
+	// Load runs background load for the whole comparison, on every
+	// online CPU but CPU, so that every cyclictest and rtcell round runs
+	// under the same load: CompareLoadStressNG, CompareLoadHackbench or
+	// CompareLoadBoth (rt/load's default arguments); "" for none.
+	Load string
 }
 
 // Figures are the latency figures compared, in ns.
@@ -78,6 +84,8 @@ type Comparison struct {
 	Verdict      string  `json:"verdict"`
 	Pass         bool    `json:"pass"`
 	RtcellRawP99 int64   `json:"rtcell_p99_ns_exact"`
+	// Load is the load every round ran under (--load), nil for none.
+	Load *report.Load `json:"load,omitempty"`
 }
 
 func (o *CompareOptions) defaults() error {
@@ -132,6 +140,11 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		return nil, err
 	}
 	c := &Comparison{Schema: CompareSchema, CPU: o.CPU, Priority: o.Priority, IntervalNs: int64(o.Interval), Loops: o.Loops, Wake: o.Wake}
+	stopLoad, err := startCompareLoad(o, c)
+	if err != nil {
+		return nil, err
+	}
+	defer stopLoad()
 	var rawP99 []int64
 	for r := 0; r < o.Rounds; r++ {
 		ct, err := cyclictest.Run(ctx, cyclictest.Options{CPU: o.CPU, Priority: o.Priority, Interval: o.Interval,
@@ -165,6 +178,7 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 	c.Median.Ratio = c.MedianRatio
 	c.RtcellRawP99 = medianInt(rawP99)
 	c.Verdict, c.Pass = compareVerdict(c)
+	stopLoad()
 	return c, nil
 }
 

@@ -3,7 +3,7 @@
 // cyclictest.
 //
 //	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
-//	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
+//	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F]
 //	runner version | --version
 package main
 
@@ -27,7 +27,7 @@ import (
 
 const usage = `usage:
   runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
-  runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--json F]
+  runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F]
   runner version | --version
 `
 
@@ -134,6 +134,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.IntVar(&o.Rounds, "rounds", 3, "A B rounds `R`")
 	wake := fs.String("wake", "sleep", "rtcell wake strategy: sleep or hybrid")
 	jsonPath := fs.String("json", "", "write the comparison as JSON to `F`")
+	fs.StringVar(&o.Load, "load", "", "run every round under `LOAD` on the other CPUs: stress-ng, hackbench or both")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return runner.ExitConfig
