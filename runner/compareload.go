@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/rtcell/rtcell/rt/cpulist"
 	"github.com/rtcell/rtcell/rt/load"
@@ -65,11 +66,11 @@ func startCompareLoad(o CompareOptions, c *Comparison) (stop func(), err error) 
 		return nil, fmt.Errorf("--load %s: %w", o.Load, err)
 	}
 	cmds, _ := spec.Commands()
-	fmt.Fprintf(o.Stdout, "load on CPUs %s:", cpulist.Format(spec.CPUs))
+	var lines []string
 	for _, cmd := range cmds {
-		fmt.Fprintf(o.Stdout, " %s;", cmd.Cmdline())
+		lines = append(lines, cmd.Cmdline())
 	}
-	fmt.Fprintln(o.Stdout)
+	fmt.Fprintf(o.Stdout, "load on CPUs %s: %s\n", cpulist.Format(spec.CPUs), strings.Join(lines, "; "))
 	return func() {
 		res, err := l.Stop()
 		if c.Load == nil {

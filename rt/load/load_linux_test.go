@@ -143,7 +143,9 @@ func TestStartConfinesAndStops(t *testing.T) {
 	if checked < 4 {
 		t.Fatalf("read the affinity of %d load processes, want ≥ 4", checked)
 	}
+	t0 := time.Now()
 	res, err := l.Stop()
+	t.Logf("Stop took %v", time.Since(t0))
 	stopped = true
 	if err != nil {
 		t.Fatal(err)
