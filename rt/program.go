@@ -263,6 +263,8 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 	var ld *load.Load
 	if p.Load != nil {
 		sup.waitRunning(ctx)
+	}
+	if p.Load != nil && ctx.Err() == nil { // after a signal in the wait there is nothing to load
 		var err error
 		if ld, err = load.Start(loadSpec); err != nil {
 			sup.finish()
