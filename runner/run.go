@@ -157,34 +157,16 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 			return ExitConfig, nil, fmt.Errorf("%s: report.metrics: %w", cfg.File, err)
 		}
 	}
-	sum, err := rt.Run(ctx, program(cfg, o, nonRT, ln))
-	if len(sum.Tasks) == 0 {
+	// Phases: one rt.Run each, one after the other (see runPhases).
+	code, tasksRT, err := runPhases(ctx, cfg, o, nonRT, ln, rep)
+	if len(rep.Tasks) == 0 {
 		// Nothing started: a CPU leased by another run, a bad option.
-		return sum.Code, nil, err
+		return code, nil, err
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "runner: %v\n", err)
 	}
-
-	// Final state of every task, from shared memory.
-	realtime := kernelRT && !nonRT
-	for _, tr := range sum.Tasks {
-		t := taskReport(tr.Result)
-		t.PID = tr.PID
-		if tr.Failure != "" {
-			t.Stopped = tr.Failure
-			t.Error = fmt.Sprintf("task %q (pid %d) %s", tr.Name, tr.PID, tr.Failure)
-			fmt.Fprintf(o.Stderr, "runner: %s\n", t.Error)
-		}
-		for _, w := range t.Warnings {
-			fmt.Fprintf(o.Stderr, "warning: task %q: %s\n", tr.Name, w)
-		}
-		if tr.Result == nil || !tr.Result.Realtime() {
-			realtime = false
-		}
-		rep.Tasks = append(rep.Tasks, t)
-	}
-	code := sum.Code
+	realtime := kernelRT && !nonRT && tasksRT
 	// A run at SCHED_OTHER is judged not real-time before anything else
 	// it shows; on a kernel that is not PREEMPT_RT, violations still
 	// come first. The exit code reports violations either way.

@@ -16,6 +16,8 @@ type Config struct {
 	Run    Run
 	Tasks  []Task
 	Report Report
+	// Load is the [load] table; nil without one.
+	Load *LoadTable
 	// Warnings are legal but doubtful settings, such as two tasks on
 	// one CPU at the same priority. Each has the form
 	// "file:line: key: problem". The runner should print them.

@@ -91,6 +91,7 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 	cfg := &Config{File: name}
 	d.top(raw, cfg)
 	d.resolve(raw, cfg, sys)
+	d.loadTable(raw, cfg)
 	for _, k := range outputKeys {
 		if *cfg.Report.pathOf(k) != "" {
 			if cfg.outputFrom == nil {
@@ -274,14 +275,14 @@ func editDistance(a, b string) int {
 }
 
 var (
-	topKeys    = []string{"run", "task", "report"}
+	topKeys    = []string{"run", "task", "report", "load"}
 	runKeys    = []string{"duration", "preflight", "allow_non_rt"}
 	taskKeys   = []string{"name", "period", "deadline", "priority", "policy", "cpu", "wake", "margin", "overrun", "workload", "cycles", "histogram_us"}
 	reportKeys = []string{"json", "histfile", "svg", "html", "metrics", "metrics_textfile"}
 )
 
 func (d *decoder) top(raw map[string]any, cfg *Config) {
-	d.checkKeys(raw, nil, topKeys, "allowed: [run], [[task]], [report]")
+	d.checkKeys(raw, nil, topKeys, "allowed: [run], [[task]], [report], [load]")
 	cfg.Run = Run{Preflight: true}
 	if v, ok := raw["run"]; ok {
 		if tbl, ok := v.(map[string]any); ok {

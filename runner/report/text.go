@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/rtcell/rtcell/rt/cpulist"
 )
 
 // verdictWords explains each verdict on the last line of the text.
@@ -63,6 +66,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for i := range r.Tasks {
 		writeTaskText(bw, &r.Tasks[i])
 	}
+	writePhasesText(bw, r)
 	if x := r.Cyclictest; x != nil {
 		p("\ncyclictest %s cross-check on CPU %d: SCHED_FIFO %d, interval %s µs, %d cycles\n",
 			x.Version, x.CPU, x.Priority, us(x.IntervalNs), x.Cycles)
@@ -97,8 +101,12 @@ func (r *Report) WriteText(w io.Writer) error {
 
 func writeTaskText(w io.Writer, t *Task) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	p("\ntask %s on CPU %d: %s %d, period %s µs, deadline %s µs, wake %s\n",
-		t.Name, t.CPU, orDash(t.Policy), t.Priority, us(t.PeriodNs), us(t.DeadlineNs), orDash(t.Wake))
+	phase := ""
+	if t.Phase != "" {
+		phase = " (phase " + t.Phase + ")"
+	}
+	p("\ntask %s%s on CPU %d: %s %d, period %s µs, deadline %s µs, wake %s\n",
+		t.Name, phase, t.CPU, orDash(t.Policy), t.Priority, us(t.PeriodNs), us(t.DeadlineNs), orDash(t.Wake))
 	p("  %-10sGOMAXPROCS=%d asyncpreemptoff=%d GOGC=%s\n", "runtime", t.Runtime.GOMAXPROCS, b2i(t.Runtime.AsyncPreemptOff), orDash(t.Runtime.GOGC))
 	p("  %-10s%d (%s)\n", "cycles", t.Cycles, orDash(t.Stopped))
 	for _, w := range t.Warnings {
@@ -168,4 +176,74 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// writePhasesText writes the phases side by side, as OSADL shows idle
+// and loaded runs: what each phase ran, then per task one column per
+// phase with the wake latency p50, p99 and max in µs and the deadline
+// misses. A run without phases writes nothing.
+func writePhasesText(w io.Writer, r *Report) {
+	if len(r.Phases) == 0 {
+		return
+	}
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("\nphases, each for the run's duration:\n")
+	for _, ph := range r.Phases {
+		p("  %-8s", ph.Name)
+		if !ph.StartTime.IsZero() && !ph.EndTime.IsZero() {
+			p("%s .. %s, ", ph.StartTime.Format("15:04:05"), ph.EndTime.Format("15:04:05"))
+		}
+		if ph.Load == nil {
+			p("no load\n")
+			continue
+		}
+		p("load on CPUs %s\n", cpulist.Format(ph.Load.CPUs))
+		for _, c := range ph.Load.Commands {
+			p("  %-8s  %s", "", c.Cmdline)
+			if c.Starts > 1 {
+				p(" (started %d times)", c.Starts)
+			}
+			if c.Error != "" {
+				p(": error: %s", c.Error)
+			}
+			p("\n")
+		}
+	}
+	var names []string
+	for _, t := range r.Tasks {
+		if !slices.Contains(names, t.Name) {
+			names = append(names, t.Name)
+		}
+	}
+	for _, name := range names {
+		byPhase := make([]*Task, len(r.Phases))
+		for i := range r.Tasks {
+			for j, ph := range r.Phases {
+				if r.Tasks[i].Name == name && r.Tasks[i].Phase == ph.Name {
+					byPhase[j] = &r.Tasks[i]
+				}
+			}
+		}
+		p("\n  %-20s", "task "+name)
+		for _, ph := range r.Phases {
+			p("%12s", ph.Name)
+		}
+		p("\n")
+		row := func(label string, f func(t *Task) string) {
+			p("  %-20s", label)
+			for _, t := range byPhase {
+				v := "-"
+				if t != nil {
+					v = f(t)
+				}
+				p("%12s", v)
+			}
+			p("\n")
+		}
+		row("wake latency p50 µs", func(t *Task) string { return us(t.LatencyNs.P50) })
+		row("wake latency p99 µs", func(t *Task) string { return us(t.LatencyNs.P99) })
+		row("wake latency max µs", func(t *Task) string { return us(t.LatencyNs.Max) })
+		row("deadline misses", func(t *Task) string { return fmt.Sprint(t.DeadlineMisses) })
+		row("cycles", func(t *Task) string { return fmt.Sprint(t.Cycles) })
+	}
 }
