@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -77,8 +78,10 @@ func checkPreemptMode(env Env, o resolved) Result {
 			why = env.show(path) + " is not readable (kernel lockdown, or debugfs restricted)"
 		}
 		if c, cerr := env.cmdline(); cerr == nil && dynamic {
-			if v, ok := c.get("preempt"); ok {
+			if v, ok := c.get("preempt"); ok && slices.Contains(preemptModes, v) {
 				mode, seen = v, why+"; preempt="+v+" on the kernel command line"
+			} else if ok {
+				why += "; preempt=" + escape(v, false) + " on the kernel command line is no mode the kernel knows (" + strings.Join(preemptModes, ", ") + "), so it keeps its default"
 			}
 		}
 		if mode == "" {

@@ -69,6 +69,7 @@ func TestCheckPreemptMode(t *testing.T) {
 		{"debugfs lazy", false, map[string]string{debugfs: "none voluntary full (lazy)\n"}, Warn, true, "preemption mode lazy"},
 		{"debugfs malformed", false, map[string]string{debugfs: "none voluntary full\n"}, Skip, false, "has no (choice)"},
 		{"cmdline preempt=full", false, map[string]string{"proc/cmdline": "root=/dev/sda1 preempt=full\n"}, Pass, false, "preempt=full on the kernel command line"},
+		{"cmdline preempt=bogus", false, map[string]string{"proc/cmdline": "root=/dev/sda1 preempt=bogus\n", kconfig: "CONFIG_PREEMPT_VOLUNTARY=y\nCONFIG_PREEMPT_DYNAMIC=y\n"}, Warn, true, "preempt=bogus on the kernel command line is no mode"},
 		{"config default voluntary", false, map[string]string{kconfig: "CONFIG_PREEMPT_VOLUNTARY=y\nCONFIG_PREEMPT_DYNAMIC=y\n"}, Warn, true, "builds in voluntary as the default"},
 		{"static voluntary kernel", false, map[string]string{
 			kconfig:                   "CONFIG_PREEMPT_VOLUNTARY=y\n",
