@@ -76,12 +76,14 @@ func (r *Report) VerdictText() string {
 	return VerdictLabel(r.Verdict)
 }
 
-// WriteText writes a compact human summary: the host, the preflight
-// verdict, then per task its settings as read back from the worker, the
+// WriteText writes a compact human summary: the host and the box (CPU
+// model, board, BIOS, kernel command line; text from the box escaped for
+// the terminal), the preflight verdict, then per task its settings as read back from the worker, the
 // cycle count, the latency, jitter and execution-time statistics in µs,
 // the violation and GC counters and the worst cycles; the cyclictest
-// cross-check if any, and the verdict as the last line. A run that was
-// not real-time is headed and ended by NOT REAL-TIME in plain words.
+// cross-check if any, and the verdict as the last line (VerdictText). A
+// run that was not real-time is headed and ended by NOT REAL-TIME in
+// plain words, with the reason.
 func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
