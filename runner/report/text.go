@@ -171,7 +171,7 @@ func (r *Report) WriteText(w io.Writer) error {
 func writeTaskText(w io.Writer, t *Task) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\ntask %s on CPU %d: %s %d, period %s µs, deadline %s µs, wake %s\n",
-		t.Name, t.CPU, orDash(t.Policy), t.Priority, us(t.PeriodNs), us(t.DeadlineNs), orDash(t.Wake))
+		esc1(t.Name), t.CPU, orDash(t.Policy), t.Priority, us(t.PeriodNs), us(t.DeadlineNs), orDash(t.Wake))
 	p("  %-10sGOMAXPROCS=%d asyncpreemptoff=%d GOGC=%s\n", "runtime", t.Runtime.GOMAXPROCS, b2i(t.Runtime.AsyncPreemptOff), orDash(t.Runtime.GOGC))
 	p("  %-10s%d (%s)\n", "cycles", t.Cycles, orDash(t.Stopped))
 	for _, w := range t.Warnings {
