@@ -22,6 +22,10 @@ type Config struct {
 	// one CPU at the same priority. Each has the form
 	// "file:line: key: problem". The runner should print them.
 	Warnings []string
+	// Text is the config file's text as Parse read it (at most
+	// MaxFileSize bytes), so that a report carries the config it ran
+	// without reading the file a second time.
+	Text string
 
 	// outputFrom says where each output path came from, for errors
 	// found by ApplyOutputFlags: its line in File, or the flag that set it.

@@ -88,7 +88,7 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 		return nil, &Error{File: name, Line: 1, Key: "toml", Msg: err.Error()}
 	}
 	d := &decoder{file: name, lines: keyLines(string(data)), sys: sys}
-	cfg := &Config{File: name}
+	cfg := &Config{File: name, Text: string(data)}
 	d.top(raw, cfg)
 	d.resolve(raw, cfg, sys)
 	d.loadTable(raw, cfg)
