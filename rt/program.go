@@ -19,6 +19,7 @@ import (
 	"github.com/rtcell/rtcell/rt/internal/cpulease"
 	"github.com/rtcell/rtcell/rt/internal/telemetry"
 	"github.com/rtcell/rtcell/rt/internal/worker"
+	"github.com/rtcell/rtcell/rt/load"
 	"github.com/rtcell/rtcell/rt/shm"
 )
 
@@ -94,6 +95,13 @@ type Program struct {
 	// cycle whose wake latency exceeds the threshold, then saved and
 	// analysed. It needs root.
 	Trace *TraceOptions
+	// Load runs background load (package rt/load: stress-ng, hackbench)
+	// while the tasks run, so firmware can commission itself under load
+	// as rteval does: Run starts it once every task's loop runs and stops
+	// it on every path before it returns; a SIGKILL of this process ends
+	// it too. CPUs nil means every online CPU no task is pinned to; a
+	// load CPU that runs a task is refused. Summary.Load records what ran.
+	Load *load.Spec
 }
 
 // WorkerOptions are the process settings of a Program's workers.
@@ -176,6 +184,9 @@ type Summary struct {
 	Tasks []TaskResult
 	// Events are the watchdog's events, in order.
 	Events []WatchdogEvent
+	// Load is what ran as Program.Load (nil without it): its CPUs and
+	// commands, how often each started and why one failed.
+	Load *load.Result
 }
 
 // TaskResult is one task's outcome.
@@ -224,6 +235,13 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 		return sum, err
 	}
 	p.Tasks = p.resolveCPUs()
+	var loadSpec load.Spec
+	if p.Load != nil {
+		var err error
+		if loadSpec, err = p.loadSpec(); err != nil {
+			return sum, err
+		}
+	}
 	if !p.ShareCPUs {
 		lease, err := cpulease.Acquire(p.cpus())
 		if err != nil {
@@ -258,6 +276,19 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 			return sum, err
 		}
 	}
+	var ld *load.Load
+	if p.Load != nil {
+		sup.waitRunning(ctx)
+	}
+	if p.Load != nil && ctx.Err() == nil { // after a signal in the wait there is nothing to load
+		var err error
+		if ld, err = load.Start(loadSpec); err != nil {
+			sup.finish()
+			sum.Code = ExitFailed
+			return sum, fmt.Errorf("starting the load: %w", err)
+		}
+		defer ld.Stop() // every path; the normal one stops it below, first
+	}
 	nonRTCtx, cancelNonRT := context.WithCancel(ctx)
 	defer cancelNonRT()
 	nonRTDone := make(chan error, 1)
@@ -265,6 +296,10 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 		go func() { nonRTDone <- p.NonRT(nonRTCtx, sup) }()
 	}
 	end := sup.watch(ctx, nonRTDone)
+	var loadErr error
+	if ld != nil {
+		sum.Load, loadErr = ld.Stop()
+	}
 	sup.finish()
 	if p.NonRT != nil && !end.nonRTReturned {
 		cancelNonRT()
@@ -278,6 +313,9 @@ func Run(ctx context.Context, p Program) (*Summary, error) {
 		end.nonRTErr = nil
 	}
 	sum, err := sup.summary(sum, end)
+	if loadErr != nil && err == nil {
+		fmt.Fprintf(p.Stderr, "%s: %v\n", progName(), loadErr) // the tasks' results stand
+	}
 	sup.traceResults(sum)
 	return sum, err
 }
@@ -306,6 +344,9 @@ func Main(p Program) {
 		if t.Result != nil && t.Result.Thread.TID != 0 {
 			fmt.Fprint(out, t.Result.Text())
 		}
+	}
+	if sum.Load != nil {
+		fmt.Fprint(out, loadText(sum.Load))
 	}
 	if err != nil {
 		errOut := p.Stderr

@@ -16,6 +16,7 @@ import (
 	"github.com/rtcell/rtcell/rt/atomicfile"
 	"github.com/rtcell/rtcell/rt/cpulist"
 	"github.com/rtcell/rtcell/runner/cyclictest"
+	"github.com/rtcell/rtcell/runner/report"
 )
 
 // CompareSchema names the JSON layout of a comparison.
@@ -44,6 +45,11 @@ type CompareOptions struct {
 	ProcRoot, SysRoot string
 	Worker            rt.WorkerOptions
 	Stdout            io.Writer
+	// Load runs background load for the whole comparison, on every
+	// online CPU but CPU, so that every cyclictest and rtcell round runs
+	// under the same load: CompareLoadStressNG, CompareLoadHackbench or
+	// CompareLoadBoth (rt/load's default arguments); "" for none.
+	Load string
 }
 
 // Figures are the latency figures compared, in ns.
@@ -100,6 +106,8 @@ type Comparison struct {
 	Unreliable string `json:"unreliable,omitempty"`
 	// Out is the directory the evidence was kept in, if any.
 	Out string `json:"out,omitempty"`
+	// Load is the load every round ran under (--load), nil for none.
+	Load *report.Load `json:"load,omitempty"`
 }
 
 func (o *CompareOptions) defaults() error {
@@ -191,7 +199,14 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		}
 		c.Out = o.Out
 	}
-	meter, meterErr := newBusyMeter(o.ProcRoot, o.CPU, onlineCPUs(o.ProcRoot, o.SysRoot), false)
+	stopLoad, err := startCompareLoad(o, c)
+	if err != nil {
+		return nil, err
+	}
+	defer stopLoad()
+	// Under --load the load average is high by design: only the RT
+	// CPU's steal and other tasks' run time there mark a round busy.
+	meter, meterErr := newBusyMeter(o.ProcRoot, o.CPU, onlineCPUs(o.ProcRoot, o.SysRoot), o.Load != "")
 	start := time.Now()
 	var rawP99 []int64
 	for r := 0; r < o.Rounds; r++ {
@@ -241,6 +256,7 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 	c.Median.Ratio = c.MedianRatio
 	c.RtcellRawP99 = medianInt(rawP99)
 	c.Verdict, c.Pass = compareVerdict(c)
+	stopLoad()
 	c.Reliable, c.Unreliable = reliability(c.Rounds)
 	if ev != nil {
 		if err := ev.finish(c, start, time.Now()); err != nil {

@@ -130,3 +130,37 @@ func TestTraceBreachStop(t *testing.T) {
 		t.Errorf("stopped %q, want %q", tk.Stopped, want)
 	}
 }
+
+// TestTracePhases: with [load] phases each phase traces on its own and
+// keeps its own trace file; a breach with action stop ends the run, so
+// the next phase does not run.
+func TestTracePhases(t *testing.T) {
+	rttest.RequireRoot(t)
+	rttest.LeaseCPU(t, lastCPU())
+	cfg := taskConfig("cycles = 200\n") + "\n[load]\nphases = [\"idle\", \"load\"]\nhackbench = true\n\n[trace]\nthreshold = \"1ns\"\naction = \"continue\"\n"
+	r := runRunner(t, cfg)
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	files := map[string]bool{}
+	for _, tk := range r.rep.Tasks {
+		if tk.Trace == nil || tk.Trace.BreachCycle == nil {
+			t.Fatalf("phase %s: trace %+v, want a breach", tk.Phase, tk.Trace)
+		}
+		if want := "run." + tk.Phase + ".trace.txt"; filepath.Base(tk.Trace.File) != want {
+			t.Errorf("phase %s: trace file %q, want %s", tk.Phase, tk.Trace.File, want)
+		}
+		files[tk.Trace.File] = true
+	}
+	if len(r.rep.Tasks) != 2 || len(files) != 2 {
+		t.Errorf("%d task results, %d trace files; want 2 and 2 (one per phase)", len(r.rep.Tasks), len(files))
+	}
+	r = runRunner(t, strings.Replace(cfg, `action = "continue"`, `action = "stop"`, 1))
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if len(r.rep.Tasks) != 1 || r.rep.Tasks[0].Phase != "idle" || !strings.Contains(r.stdout, "phases not run: [load]") {
+		t.Errorf("action stop: %d task results (first phase %q); want the idle phase only, and the load phase said not run:\n%s",
+			len(r.rep.Tasks), r.rep.Tasks[0].Phase, r.stdout)
+	}
+}

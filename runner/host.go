@@ -13,17 +13,20 @@ import (
 	"github.com/rtcell/rtcell/sysprep"
 )
 
-// preflight runs the sysprep checklist and condenses it for the report.
-func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Preflight, report.Host, bool, error) {
+// preflight runs the sysprep checklist. It returns the summary for the
+// report, the full checklist (every check with its remedy, and the
+// proposed kernel command line) for Report.Sysprep, the host's identity,
+// and whether the kernel is PREEMPT_RT.
+func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Preflight, *sysprep.Report, report.Host, bool, error) {
 	env, err := sysprep.NewEnv(procRoot, sysRoot)
 	if err != nil {
 		h, rt := hostInfo(procRoot, sysRoot)
-		return nil, h, rt, err
+		return nil, nil, h, rt, err
 	}
 	r, err := sysprep.Run(env, sysprep.Options{RTCPUs: cpus, Priority: prio})
 	if err != nil {
 		h, rt := hostInfo(procRoot, sysRoot)
-		return nil, h, rt, err
+		return nil, nil, h, rt, err
 	}
 	pf := &report.Preflight{Pass: r.Summary.Pass, Warn: r.Summary.Warn, Fail: r.Summary.Fail, Skip: r.Summary.Skip, Failed: []string{}}
 	switch r.ExitCode() {
@@ -51,11 +54,14 @@ func preflight(procRoot, sysRoot string, cpus []int, prio int) (*report.Prefligh
 		CPUs:          onlineCPUs(procRoot, sysRoot),
 		Realtime:      kernelRT,
 	}
-	return pf, h, kernelRT, nil
+	setIdentity(&h, r.Host)
+	return pf, &r, h, kernelRT, nil
 }
 
-// hostInfo identifies the host without sysprep: uname, and whether the
-// kernel is PREEMPT_RT (/sys/kernel/realtime or uname -v).
+// hostInfo identifies the host without the sysprep checklist: uname,
+// whether the kernel is PREEMPT_RT (/sys/kernel/realtime or uname -v),
+// and the CPU model, kernel command line and board identity, read by
+// sysprep's one reader of them.
 func hostInfo(procRoot, sysRoot string) (report.Host, bool) {
 	h := report.Host{CPUs: onlineCPUs(procRoot, sysRoot)}
 	if u, err := probe.Uname(); err == nil {
@@ -63,7 +69,17 @@ func hostInfo(procRoot, sysRoot string) (report.Host, bool) {
 	}
 	b, _ := os.ReadFile(filepath.Join(sysRoot, "kernel", "realtime"))
 	h.Realtime = bytes.Equal(bytes.TrimSpace(b), []byte("1")) || strings.Contains(h.KernelVersion, "PREEMPT_RT")
+	if env, err := sysprep.NewEnv(procRoot, sysRoot); err == nil {
+		setIdentity(&h, env.Host())
+	}
 	return h, h.Realtime
+}
+
+// setIdentity copies the board and boot identity from sysprep's host,
+// which has escaped and capped every field.
+func setIdentity(h *report.Host, s sysprep.Host) {
+	h.CPUModel, h.Cmdline = s.CPUModel, s.Cmdline
+	h.Vendor, h.Product, h.BIOSVersion, h.BIOSDate = s.Vendor, s.Product, s.BIOSVersion, s.BIOSDate
 }
 
 // onlineCPUs counts the online CPUs. runtime.NumCPU counts only those this

@@ -111,7 +111,7 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(o.Stderr, "warning: %s\n", w)
 	}
-	rep := &report.Report{Config: cfg.File, StartTime: time.Now(), Version: buildinfo.String()}
+	rep := &report.Report{Config: cfg.File, ConfigText: cfg.Text, StartTime: time.Now(), Version: buildinfo.String()}
 
 	// Preflight: the sysprep checklist, for the RT CPUs and top priority.
 	var cpus []int
@@ -125,11 +125,11 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 	slices.Sort(cpus)
 	kernelRT := false
 	if cfg.Run.Preflight {
-		pf, host, isRT, err := preflight(o.ProcRoot, o.SysRoot, cpus, prio)
+		pf, sp, host, isRT, err := preflight(o.ProcRoot, o.SysRoot, cpus, prio)
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "preflight: %v\n", err)
 		}
-		rep.Preflight, rep.Host, kernelRT = pf, host, isRT
+		rep.Preflight, rep.Sysprep, rep.Host, kernelRT = pf, sp, host, isRT
 		if pf != nil {
 			fmt.Fprintf(o.Stdout, "preflight: %s (%d pass, %d warn, %d fail, %d skip)%s; details: sysprep --rt-cpus %s --priority %d\n",
 				pf.Verdict, pf.Pass, pf.Warn, pf.Fail, pf.Skip, failedList(pf.Failed), sysprep.FormatCPUList(cpus), prio)
@@ -163,51 +163,17 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 			return ExitConfig, nil, fmt.Errorf("%s: report.metrics: %w", cfg.File, err)
 		}
 	}
-	sum, err := rt.Run(ctx, program(cfg, o, nonRT, ln))
-	if len(sum.Tasks) == 0 {
+	// Phases: one rt.Run each, one after the other (see runPhases).
+	code, tasksRT, err := runPhases(ctx, cfg, o, nonRT, ln, rep)
+	if len(rep.Tasks) == 0 {
 		// Nothing started: a CPU leased by another run, a bad option.
-		return sum.Code, nil, err
+		return code, nil, err
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "runner: %v\n", err)
 	}
-
-	// Final state of every task, from shared memory.
-	realtime := kernelRT && !nonRT
-	for _, tr := range sum.Tasks {
-		t := taskReport(tr.Result)
-		t.PID = tr.PID
-		if tr.Failure != "" {
-			t.Stopped = tr.Failure
-			t.Error = fmt.Sprintf("task %q (pid %d) %s", tr.Name, tr.PID, tr.Failure)
-			fmt.Fprintf(o.Stderr, "runner: %s\n", t.Error)
-		}
-		for _, w := range t.Warnings {
-			fmt.Fprintf(o.Stderr, "warning: task %q: %s\n", tr.Name, w)
-		}
-		t.Trace = traceReport(tr.Trace, o.Stdout)
-		t.Stopped = traceStopped(t.Stopped, sum, cfg)
-		if tr.Result == nil || !tr.Result.Realtime() {
-			realtime = false
-		}
-		rep.Tasks = append(rep.Tasks, t)
-	}
-	code := sum.Code
-	// A run at SCHED_OTHER is judged not real-time before anything else
-	// it shows; on a kernel that is not PREEMPT_RT, violations still
-	// come first. The exit code reports violations either way.
-	switch {
-	case code == ExitWorkerFailed || code == ExitConfig:
-		rep.Verdict = report.VerdictFailed
-	case nonRT:
-		rep.Verdict = report.VerdictNotRealtime
-	case code == ExitViolations:
-		rep.Verdict = report.VerdictViolations
-	case !realtime:
-		rep.Verdict = report.VerdictNotRealtime
-	default:
-		rep.Verdict = report.VerdictPass
-	}
+	realtime := kernelRT && !nonRT && tasksRT
+	rep.Verdict = verdict(code, realtime)
 	rep.EndTime = time.Now()
 	rep.DurationNs = rep.EndTime.Sub(rep.StartTime).Nanoseconds()
 	if werr := writeReports(rep, cfg, o); werr != nil {
@@ -219,6 +185,27 @@ func Run(ctx context.Context, o Options) (int, *report.Report, error) {
 		err = nil
 	}
 	return code, rep, err
+}
+
+// verdict judges a run from its exit code and whether it was real-time
+// (a PREEMPT_RT kernel, and every task at an RT policy with its runtime
+// settings in effect). A failed run is "failed" whatever else it shows.
+// Otherwise a run that was not real-time is "not-realtime" first, also
+// when it had violations: its numbers say nothing about what a real-time
+// box guarantees, and a "violations" verdict would hide that. Its
+// violations are still counted in the report, and the exit code still
+// says violations (ExitViolations), so a script that checks for misses
+// sees them on any box.
+func verdict(code int, realtime bool) string {
+	switch {
+	case code == ExitWorkerFailed || code == ExitConfig:
+		return report.VerdictFailed
+	case !realtime:
+		return report.VerdictNotRealtime
+	case code == ExitViolations:
+		return report.VerdictViolations
+	}
+	return report.VerdictPass
 }
 
 func failedList(ids []string) string {

@@ -3,6 +3,8 @@ package runner
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/rtcell/rtcell/rt"
 	"github.com/rtcell/rtcell/runner/config"
@@ -62,4 +64,29 @@ func traceStopped(stopped string, sum *rt.Summary, cfg *config.Config) string {
 		}
 	}
 	return stopped
+}
+
+// traceStoppedRun reports whether a breach with action stop ended the
+// run (so no later phase runs, as cyclictest -b ends its run).
+func traceStoppedRun(sum *rt.Summary, cfg *config.Config) bool {
+	if cfg.Trace.Action != config.TraceStop {
+		return false
+	}
+	for _, tr := range sum.Tasks {
+		if tr.Trace != nil && tr.Trace.Breach != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// phaseTraceFile is the trace file of one phase of a run with phases:
+// run.trace.txt gives run.load.trace.txt for the phase "load", so that
+// each phase's breach keeps its own trace.
+func phaseTraceFile(file, phase string) string {
+	if base, ok := strings.CutSuffix(file, ".trace.txt"); ok {
+		return base + "." + phase + ".trace.txt"
+	}
+	ext := filepath.Ext(file)
+	return strings.TrimSuffix(file, ext) + "." + phase + ext
 }

@@ -11,6 +11,7 @@ import (
 // The registry, in the order of the checklist. Scripts rely on the IDs.
 func init() {
 	register("kernel.preempt_rt", "Kernel is PREEMPT_RT", checkPreemptRT)
+	register("kernel.preempt_mode", "A non-RT kernel preempts fully (preempt=full)", checkPreemptMode)
 	register("kernel.config", "Kernel config for real time", checkKernelConfig)
 	register("cpu.isolated", "RT CPUs are isolated (isolcpus)", checkIsolated)
 	register("cpu.nohz_full", "RT CPUs run tickless (nohz_full)", checkNohzFull)

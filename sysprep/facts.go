@@ -48,6 +48,16 @@ func (e Env) sysctlString(name string) (string, error) {
 	return trimmed(s), err
 }
 
+// Host reads the box's identity: hostname, kernel release and version
+// and machine from <proc>/sys/kernel, the online CPUs, the CPU model
+// (<proc>/cpuinfo), the kernel command line (<proc>/cmdline) and the
+// board's DMI identity (<sys>/class/dmi/id). A file that is missing or
+// unreadable leaves its field empty: it is never an error. Every field
+// is escaped (control characters and invalid UTF-8 as Go escapes) and
+// capped, so it can be printed as it is. Host.RTCPUs is left empty; Run
+// fills it.
+func (e Env) Host() Host { return e.host() }
+
 func (e Env) host() Host {
 	h, _ := cached(e, "host", func() (Host, error) {
 		var h Host
@@ -55,9 +65,25 @@ func (e Env) host() Host {
 		h.KernelRelease, _ = e.sysctlString("osrelease")
 		h.KernelVersion, _ = e.sysctlString("version")
 		h.Machine, _ = e.sysctlString("arch")
-		for _, f := range []*string{&h.Hostname, &h.KernelRelease, &h.KernelVersion, &h.Machine} {
+		if s, err := e.readProc("cpuinfo"); err == nil {
+			h.CPUModel = parseCPUModel(s)
+		}
+		if s, err := e.readProc("cmdline"); err == nil {
+			h.Cmdline = trimmed(s)
+		}
+		for _, d := range []struct {
+			name string
+			f    *string
+		}{{"sys_vendor", &h.Vendor}, {"product_name", &h.Product}, {"bios_version", &h.BIOSVersion}, {"bios_date", &h.BIOSDate}} {
+			// Absent on boards without DMI and in containers: left empty.
+			*d.f, _ = e.readSys("class", "dmi", "id", d.name)
+			*d.f = trimmed(*d.f)
+		}
+		for _, f := range []*string{&h.Hostname, &h.KernelRelease, &h.KernelVersion, &h.Machine,
+			&h.CPUModel, &h.Vendor, &h.Product, &h.BIOSVersion, &h.BIOSDate} {
 			*f = clip(escape(*f, false), maxHostFieldBytes)
 		}
+		h.Cmdline = clip(escape(h.Cmdline, false), maxCmdlineBytes)
 		if h.Machine == "" && e.live {
 			if u, err := probe.Uname(); err == nil {
 				h.Machine = u.Machine

@@ -103,6 +103,15 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		row("Kernel command line", r.KernelCmdline.Current)
 	}
 	row("Machine", h.Machine)
+	if h.CPUModel != "" {
+		row("CPU model", h.CPUModel)
+	}
+	if h.Vendor != "" || h.Product != "" {
+		row("Board", strings.TrimSpace(h.Vendor+" "+h.Product))
+	}
+	if h.BIOSVersion != "" || h.BIOSDate != "" {
+		row("BIOS", strings.TrimSpace(h.BIOSVersion+" "+h.BIOSDate))
+	}
 	row("CPUs", h.CPUs)
 	row("RT CPUs", h.RTCPUs)
 	row("Planned priority", fmt.Sprintf("SCHED_FIFO %d", r.Priority))

@@ -363,6 +363,18 @@ func parseCPUFlags(s string) ([]string, error) {
 	return nil, fmt.Errorf("no flags or Features line: %w", ErrMalformed)
 }
 
+// parseCPUModel returns the "model name" of the first processor in
+// /proc/cpuinfo, or "" when there is none (arm64 lists no model name).
+func parseCPUModel(s string) string {
+	for line := range strings.SplitSeq(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // parseSysctlInt parses a sysctl file holding one integer.
 func parseSysctlInt(s string) (int, error) {
 	f := strings.Fields(s)

@@ -226,6 +226,12 @@ func (b boundedError) Error() string {
 
 func (b boundedError) Unwrap() error { return b.err }
 
+// Escape makes text from the box safe to print on a terminal, as every
+// sysprep output does with it: control characters (newlines included),
+// invalid UTF-8 and the Unicode line and bidi controls become Go escapes
+// such as \x1b. Text that needs none comes back unchanged.
+func Escape(s string) string { return escape(s, false) }
+
 // escape makes text from the box (a thread's comm, an IRQ action name, a
 // file's content) safe for a terminal: control characters (C0, DEL, C1),
 // invalid UTF-8 and the Unicode line and bidi controls become Go escapes

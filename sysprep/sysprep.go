@@ -74,6 +74,19 @@ type Host struct {
 	// CPUs and RTCPUs are kernel cpulists: the online CPUs and the RT CPUs.
 	CPUs   string `json:"cpus"`
 	RTCPUs string `json:"rt_cpus"`
+	// CPUModel is the "model name" of the first CPU in /proc/cpuinfo
+	// (x86; arm64 has none, and it stays empty).
+	CPUModel string `json:"cpu_model,omitempty"`
+	// Cmdline is the kernel command line the box booted with (/proc/cmdline).
+	Cmdline string `json:"cmdline,omitempty"`
+	// Vendor, Product, BIOSVersion and BIOSDate identify the board, from
+	// /sys/class/dmi/id (sys_vendor, product_name, bios_version,
+	// bios_date). Boards without DMI (most arm64) and containers that
+	// hide /sys/class/dmi leave them empty; a BIOS update shows up here.
+	Vendor      string `json:"vendor,omitempty"`
+	Product     string `json:"product,omitempty"`
+	BIOSVersion string `json:"bios_version,omitempty"`
+	BIOSDate    string `json:"bios_date,omitempty"`
 }
 
 // Summary counts results by status.

@@ -17,10 +17,16 @@ type Config struct {
 	Tasks  []Task
 	Report Report
 	Trace  Trace // the [trace] table (trace.go)
+	// Load is the [load] table; nil without one.
+	Load *LoadTable
 	// Warnings are legal but doubtful settings, such as two tasks on
 	// one CPU at the same priority. Each has the form
 	// "file:line: key: problem". The runner should print them.
 	Warnings []string
+	// Text is the config file's text as Parse read it (at most
+	// MaxFileSize bytes), so that a report carries the config it ran
+	// without reading the file a second time.
+	Text string
 
 	// outputFrom says where each output path came from, for errors
 	// found by ApplyOutputFlags: its line in File, or the flag that set it.

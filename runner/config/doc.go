@@ -44,6 +44,11 @@
 // rt.Policy, Task.Wake an rt.Wake and Task.Overrun an rt.OverrunPolicy,
 // and ErrInvalid is rt.ErrInvalid.
 //
+// A [load] table (LoadTable) runs stress-ng and hackbench on the CPUs no
+// task uses, in phases such as idle then loaded; Parse looks its
+// generators up on PATH, so a missing one is a config error like any
+// other, naming the package to install.
+//
 // Load and Parse only read, files and stat results; they change nothing
 // on the machine.
 package config

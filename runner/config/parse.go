@@ -88,9 +88,10 @@ func Parse(name string, data []byte, sys SysInfo) (*Config, error) {
 		return nil, &Error{File: name, Line: 1, Key: "toml", Msg: err.Error()}
 	}
 	d := &decoder{file: name, lines: keyLines(string(data)), sys: sys}
-	cfg := &Config{File: name}
+	cfg := &Config{File: name, Text: string(data)}
 	d.top(raw, cfg)
 	d.resolve(raw, cfg, sys)
+	d.loadTable(raw, cfg)
 	for _, k := range outputKeys {
 		if *cfg.Report.pathOf(k) != "" {
 			if cfg.outputFrom == nil {
@@ -274,14 +275,14 @@ func editDistance(a, b string) int {
 }
 
 var (
-	topKeys    = []string{"run", "task", "report", "trace"}
+	topKeys    = []string{"run", "task", "report", "load", "trace"}
 	runKeys    = []string{"duration", "preflight", "allow_non_rt"}
 	taskKeys   = []string{"name", "period", "deadline", "priority", "policy", "cpu", "wake", "margin", "overrun", "workload", "cycles", "histogram_us"}
 	reportKeys = []string{"json", "histfile", "svg", "html", "metrics", "metrics_textfile", "trace"}
 )
 
 func (d *decoder) top(raw map[string]any, cfg *Config) {
-	d.checkKeys(raw, nil, topKeys, "allowed: [run], [[task]], [report], [trace]")
+	d.checkKeys(raw, nil, topKeys, "allowed: [run], [[task]], [report], [load], [trace]")
 	cfg.Run = Run{Preflight: true}
 	if v, ok := raw["run"]; ok {
 		if tbl, ok := v.(map[string]any); ok {

@@ -163,6 +163,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 	want := &Config{
 		File: "min.toml",
+		Text: okTask,
 		Run:  Run{Duration: 10 * time.Second, Preflight: true},
 		Tasks: []Task{{
 			Name: "a", Period: time.Millisecond, Deadline: time.Millisecond,
@@ -209,6 +210,7 @@ metrics_textfile = "out/rtcell.prom"
 	}
 	want := &Config{
 		File: "full.toml",
+		Text: src,
 		Run:  Run{Duration: 90 * time.Second, AllowNonRT: true},
 		Tasks: []Task{{
 			Name: "ctl.loop-1", Period: 500 * time.Microsecond, Deadline: 400 * time.Microsecond,
@@ -374,6 +376,7 @@ func TestTOMLRoundTrip(t *testing.T) {
 		}
 		a.Warnings, b.Warnings = nil, nil
 		a.outputFrom, b.outputFrom = nil, nil // the rewrite moves lines
+		a.Text, b.Text = "", ""               // the text is the file as written
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("round trip changed the config:\n%s\n got %+v\nwant %+v", out, b, a)
 		}

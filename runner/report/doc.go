@@ -4,8 +4,9 @@
 // and an SVG plot in OSADL's style. It only formats: the runner measures
 // and computes every number, percentiles included.
 //
-// Every output of a run that was not real-time (allow_non_rt) says NOT
-// REAL-TIME in plain words. Write files with atomicfile.Write (package rt/atomicfile), so that a
+// Every output of a run that was not real-time (a kernel that is not
+// PREEMPT_RT, or a run allowed at SCHED_OTHER) says NOT REAL-TIME in
+// plain words. Write files with atomicfile.Write (package rt/atomicfile), so that a
 // reader, or a run stopped by a signal, never leaves a partial file.
 //
 // Example:

@@ -13,17 +13,26 @@ import (
 // Schema names the JSON layout; ReadJSON refuses any other.
 const Schema = "rtcell.run/v1"
 
-// Verdicts, in the "verdict" key.
+// Verdicts, in the "verdict" key. They are judged in this order: failed,
+// then not-realtime, then violations, then pass.
 const (
-	// VerdictPass: every task met every deadline on a real-time setup.
+	// VerdictPass: every task met every deadline, on a PREEMPT_RT kernel
+	// with every task at an RT policy.
 	VerdictPass = "pass"
-	// VerdictViolations: deadline misses, overruns or missed releases.
+	// VerdictViolations: deadline misses, overruns or missed releases,
+	// on a real-time setup (PREEMPT_RT kernel, RT policy).
 	VerdictViolations = "violations"
-	// VerdictNotRealtime: the run was allowed at SCHED_OTHER
-	// (allow_non_rt, Report.NotRealtime), or the kernel is not
-	// PREEMPT_RT; its numbers prove nothing about real time.
+	// VerdictNotRealtime: the kernel is not PREEMPT_RT, or a task did not
+	// run at an RT policy with its runtime settings in effect (a run
+	// allowed at SCHED_OTHER with allow_non_rt sets Report.NotRealtime
+	// too). Its numbers prove nothing about real time, so this verdict
+	// comes before violations: a run with deadline misses on such a box
+	// is not-realtime, not violations. The misses are still counted in
+	// the tasks, and the runner's exit code still says violations (1),
+	// so that scripts see them on any box.
 	VerdictNotRealtime = "not-realtime"
 	// VerdictFailed: a task could not run to the end (error, watchdog).
+	// It comes before every other verdict.
 	VerdictFailed = "failed"
 )
 
@@ -71,7 +80,8 @@ type Report struct {
 	Tasks []Task `json:"tasks"`
 	// Cyclictest is the reference run on the same box, if one was made.
 	Cyclictest *CrossCheck `json:"cyclictest,omitempty"`
-	// Verdict is one of the Verdict constants.
+	// Verdict is one of the Verdict constants; VerdictText says it in
+	// plain words.
 	Verdict string `json:"verdict"`
 }
 

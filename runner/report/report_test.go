@@ -97,8 +97,12 @@ func sampleReport(t testing.TB, notRT bool) *Report {
 		StartTime:  start,
 		EndTime:    start.Add(2 * time.Second),
 		DurationNs: 2e9,
-		Host: Host{Hostname: res1.Sysinfo.Nodename, KernelRelease: res1.Sysinfo.Release, KernelVersion: res1.Sysinfo.Version,
-			Machine: res1.Sysinfo.Machine, CPUs: 2, Realtime: res1.Sysinfo.Realtime, GoVersion: "go1.26.8"},
+		// An RT box: the same run with violations on it is judged
+		// "violations".
+		Host: Host{Hostname: "cell-7", KernelRelease: "6.12.43+deb13-rt-amd64", KernelVersion: "#1 SMP PREEMPT_RT Debian 6.12.43-1 (2025-08-27)",
+			Machine: res1.Sysinfo.Machine, CPUs: 2, Realtime: true, GoVersion: "go1.26.8",
+			CPUModel: "Intel(R) Atom(TM) x6425E @ 2.00GHz", Vendor: "Siemens AG", Product: "SIMATIC IPC227G", BIOSVersion: "V26.01.07", BIOSDate: "03/14/2025",
+			Cmdline: "BOOT_IMAGE=/boot/vmlinuz-6.12.43+deb13-rt-amd64 root=/dev/sda1 ro quiet isolcpus=managed_irq,domain,1 nohz_full=1 rcu_nocbs=1"},
 		Preflight: &Preflight{Verdict: "pass", Pass: 24, Warn: 2, Skip: 1},
 		Tasks:     []Task{motion, io},
 		Cyclictest: &CrossCheck{Version: res2.Version, Cmdline: res2.Cmdline, CPU: x.CPU, Priority: 90, IntervalNs: 1e6,
@@ -106,10 +110,23 @@ func sampleReport(t testing.TB, notRT bool) *Report {
 		Verdict: VerdictViolations,
 	}
 	if notRT {
+		// This VM, where the captures were made.
+		r.Host = Host{Hostname: res1.Sysinfo.Nodename, KernelRelease: res1.Sysinfo.Release, KernelVersion: res1.Sysinfo.Version,
+			Machine: res1.Sysinfo.Machine, CPUs: 2, Realtime: res1.Sysinfo.Realtime, GoVersion: "go1.26.8", CPUModel: "AMD EPYC",
+			Cmdline: "console=ttyS0 quiet reboot=k panic=1"}
 		r.NotRealtime = true
 		r.Verdict = VerdictNotRealtime
 		r.Preflight = &Preflight{Verdict: "fail", Pass: 20, Warn: 3, Fail: 2, Skip: 1, Failed: []string{"kernel.preempt_rt", "cpu.isolated"}}
 	}
+	return r
+}
+
+// kernelNotRT is the sample run at SCHED_FIFO, with its violations, on
+// this VM's kernel, which is not PREEMPT_RT.
+func kernelNotRT(t testing.TB) *Report {
+	r := sampleReport(t, false)
+	r.Host = sampleReport(t, true).Host
+	r.Verdict = VerdictNotRealtime
 	return r
 }
 
@@ -143,9 +160,12 @@ func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		notRT bool
-	}{{"violations", false}, {"notrt", true}} {
+	}{{"violations", false}, {"notrt", true}, {"notrt-kernel", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := sampleReport(t, tc.notRT)
+			if tc.name == "notrt-kernel" {
+				r = kernelNotRT(t)
+			}
 			golden(t, tc.name+".json", render(t, r.WriteJSON))
 			golden(t, tc.name+".txt", render(t, r.WriteText))
 			golden(t, tc.name+".hist", render(t, r.WriteHistfile))

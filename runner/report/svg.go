@@ -2,13 +2,14 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // SVG layout, in px.
@@ -19,6 +20,15 @@ const (
 	histH     = 330 // histogram plot area height
 	lineH     = 170 // timeline plot area height
 	axisGap   = 62  // room under a plot for tick labels and the axis title
+	// The histogram's rightmost ovWidth px hold the overflow column: one
+	// bar per series for the samples beyond its histogram range.
+	ovWidth = 70
+	ovLeft  = plotRight - ovWidth
+	histR   = ovLeft - 10 // right edge of the histogram's latency axis
+	legendL = 18          // height of one legend line
+	// maxTitleNames is how many task names the title lists before "and
+	// N more".
+	maxTitleNames = 4
 )
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"}
@@ -32,17 +42,29 @@ type series struct {
 	maxNs  int64
 }
 
+// rangeNs is where the series' histogram ends: samples beyond it are
+// its overflow.
+func (s series) rangeNs() int64 { return s.h.BinNs * int64(len(s.h.Counts)) }
+
 // WriteSVG writes a self-contained SVG plot in the style of OSADL's
 // latency plots: on top the wake-up latency histogram of every task
-// (x: latency in µs, y: number of samples on a log scale, one step line
-// per task, the cyclictest cross-check dashed), below it the maximum
-// latency per window over the run. A run that was not real-time carries
-// NOT REAL-TIME in red above the plots. The output depends only on r.
+// (x: latency in µs, y: number of samples on a log scale where 0 sits on
+// the axis, one step line per task and phase, the cyclictest
+// cross-check dashed), with a column at the right edge where each
+// series' overflow (the samples beyond its histogram range) is a bar
+// labelled with its count and the maximum latency; below it the maximum
+// latency per window over the run. The title names the tasks; a run that
+// was not real-time says NOT REAL-TIME and why in red above the plots.
+// The output depends only on r.
 func WriteSVG(w io.Writer, r *Report) error {
 	var ss []series
 	for i, t := range r.Tasks {
+		name := t.Name
+		if t.Phase != "" {
+			name += " [" + t.Phase + "]"
+		}
 		ss = append(ss, series{
-			label: fmt.Sprintf("%s (CPU %d, %s %d)", t.Name, t.CPU, orDash(t.Policy), t.Priority),
+			label: fmt.Sprintf("%s (CPU %d, %s %d)", name, t.CPU, orDash(t.Policy), t.Priority),
 			color: palette[i%len(palette)], h: t.Histogram, maxNs: t.LatencyNs.Max,
 		})
 	}
@@ -53,13 +75,14 @@ func WriteSVG(w io.Writer, r *Report) error {
 		})
 	}
 
+	notRT := r.NotRealtime || r.Verdict == VerdictNotRealtime
 	top := 58
-	if r.NotRealtime {
+	if notRT {
 		top += 22
 	}
-	legendH := 18 * len(ss)
+	legendH := legendL * len(ss)
 	histTop := top + 10
-	lineTop := histTop + histH + axisGap + 34
+	lineTop := histTop + histH + axisGap + legendH + 34
 	height := lineTop + lineH + axisGap
 
 	bw := bufio.NewWriter(w)
@@ -68,24 +91,20 @@ func WriteSVG(w io.Writer, r *Report) error {
 	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`+"\n",
 		svgWidth, height, svgWidth, height)
 	p(`<rect width="100%%" height="100%%" fill="#ffffff"/>` + "\n")
-	title := "Wake-up latency"
-	if len(r.Tasks) > 0 {
-		title += fmt.Sprintf(", %d task(s)", len(r.Tasks))
-	}
-	p(`<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", plotLeft, esc(title))
+	p(`<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", plotLeft, esc(svgTitle(r.Tasks)))
 	h := r.Host
 	sub := fmt.Sprintf("%s: Linux %s %s %s, %d CPUs", orDash(h.Hostname), orDash(h.KernelRelease), h.KernelVersion, h.Machine, h.CPUs)
 	if !r.StartTime.IsZero() {
 		sub += ", " + r.StartTime.UTC().Format("2006-01-02 15:04:05 MST")
 	}
-	sub += ", verdict: " + orDash(r.Verdict)
+	sub += ", verdict: " + VerdictLabel(r.Verdict)
 	p(`<text x="%d" y="44" fill="#333333">%s</text>`+"\n", plotLeft, esc(sub))
-	if r.NotRealtime {
+	if notRT {
 		p(`<text x="%d" y="66" fill="#cc0000" font-weight="bold">%s</text>`+"\n", plotLeft,
-			esc("NOT REAL-TIME: this system is not set up for real-time; these are not real-time results."))
+			esc("NOT REAL-TIME: "+r.NotRealtimeReason()+"; these are not real-time results."))
 	}
 
-	writeHistPanel(p, ss, histTop, legendH)
+	writeHistPanel(p, ss, histTop)
 	writeTimelinePanel(p, r.Tasks, lineTop)
 	p("</svg>\n")
 	if err := bw.Flush(); err != nil {
@@ -94,10 +113,31 @@ func WriteSVG(w io.Writer, r *Report) error {
 	return nil
 }
 
+// svgTitle names the tasks, each once (with phases a task has one
+// result per phase), the first maxTitleNames of them.
+func svgTitle(tasks []Task) string {
+	var names []string
+	for _, t := range tasks {
+		if !slices.Contains(names, t.Name) {
+			names = append(names, t.Name)
+		}
+	}
+	switch {
+	case len(names) == 0:
+		return "Wake-up latency"
+	case len(names) > maxTitleNames:
+		return fmt.Sprintf("Wake-up latency of %s and %d more tasks", strings.Join(names[:maxTitleNames], ", "), len(names)-maxTitleNames)
+	case len(names) == 1:
+		return "Wake-up latency of task " + names[0]
+	}
+	return "Wake-up latency of tasks " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 type printer func(format string, a ...any)
 
-func writeHistPanel(p printer, ss []series, top, legendH int) {
-	// x range: up to the highest occupied bin of any series.
+func writeHistPanel(p printer, ss []series, top int) {
+	// x range: up to the highest occupied bin of any series. y range: up
+	// to the highest count, overflow counts included.
 	xmaxUS := 0.0
 	var cmax uint64
 	for _, s := range ss {
@@ -110,6 +150,7 @@ func writeHistPanel(p printer, ss []series, top, legendH int) {
 				cmax = max(cmax, c)
 			}
 		}
+		cmax = max(cmax, s.h.Overflow)
 	}
 	if xmaxUS == 0 {
 		xmaxUS = 10
@@ -117,14 +158,15 @@ func writeHistPanel(p printer, ss []series, top, legendH int) {
 	xstep := niceStep(xmaxUS, 10)
 	xmaxUS = math.Ceil(xmaxUS/xstep-1e-9) * xstep
 	// The top decade is at least twice the highest count, leaving room
-	// above the peak for the legend.
+	// above the peak for the overflow labels.
 	decades := 1
 	if cmax > 0 {
 		decades = max(1, int(math.Ceil(math.Log10(2*float64(cmax)))))
 	}
-	// The y axis starts at 0.5 so that a count of 1 is a visible step.
+	// The y axis is logarithmic and starts at 0.5, so that a count of 1
+	// is a visible step and a count of 0 sits on the axis.
 	ylo, yhi := math.Log10(0.5), float64(decades)
-	X := func(us float64) float64 { return plotLeft + us/xmaxUS*(plotRight-plotLeft) }
+	X := func(us float64) float64 { return plotLeft + us/xmaxUS*(histR-plotLeft) }
 	Y := func(c uint64) float64 {
 		v := ylo
 		if c > 0 {
@@ -151,7 +193,7 @@ func writeHistPanel(p printer, ss []series, top, legendH int) {
 		p(`<text x="%s" y="%d" text-anchor="middle">%s</text>`+"\n", f1(x), bottom+16, tickLabel(v))
 	}
 	p(`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#000000"/>`+"\n", plotLeft, top, plotRight-plotLeft, histH)
-	p(`<text x="%d" y="%d" text-anchor="middle">Latency (µs)</text>`+"\n", (plotLeft+plotRight)/2, bottom+38)
+	p(`<text x="%d" y="%d" text-anchor="middle">Latency (µs)</text>`+"\n", (plotLeft+histR)/2, bottom+38)
 	p(`<text transform="translate(22 %d) rotate(-90)" text-anchor="middle">Number of samples</text>`+"\n", top+histH/2)
 
 	// One step line per series.
@@ -174,7 +216,7 @@ func writeHistPanel(p printer, ss []series, top, legendH int) {
 				cur = y
 			}
 		}
-		end := math.Min(xmaxUS, float64(int64(len(s.h.Counts))*s.h.BinNs)/1e3)
+		end := math.Min(xmaxUS, float64(s.rangeNs())/1e3)
 		fmt.Fprintf(&d, "H%s", f1(X(end)))
 		if cur != base {
 			fmt.Fprintf(&d, "V%s", f1(base))
@@ -186,33 +228,63 @@ func writeHistPanel(p printer, ss []series, top, legendH int) {
 		p(`<path d="%s" fill="none" stroke="%s" stroke-width="1.5"%s/>`+"\n", d.String(), s.color, dash)
 	}
 
-	// Legend, top right inside the plot, sized to its longest label
-	// (about 6.5 px per character at 11 px).
-	if len(ss) > 0 {
-		labels := make([]string, len(ss))
-		width := 0
-		for i, s := range ss {
-			labels[i] = fmt.Sprintf("%s, max %s µs", s.label, us(s.maxNs))
-			if s.h.Overflow > 0 {
-				labels[i] += fmt.Sprintf(", %d beyond %s µs", s.h.Overflow, us(s.h.BinNs*int64(len(s.h.Counts))))
-			}
-			width = max(width, 44+int(6.5*float64(utf8.RuneCountInString(labels[i]))))
+	writeOverflow(p, ss, Y, top)
+
+	// Legend, under the axis title, one line per series.
+	for i, s := range ss {
+		y := bottom + 58 + legendL*i
+		dash := ""
+		if s.dashed {
+			dash = ` stroke-dasharray="5 3"`
 		}
-		width = min(width, plotRight-plotLeft-16)
-		lx := plotRight - 8 - width
-		p(`<rect x="%d" y="%d" width="%d" height="%d" fill="#ffffff" fill-opacity="0.85" stroke="#999999"/>`+"\n", lx, top+8, width, legendH+8)
-		for i, s := range ss {
-			y := top + 22 + 18*i
-			dash := ""
-			if s.dashed {
-				dash = ` stroke-dasharray="5 3"`
-			}
-			p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", lx+8, y-4, lx+30, y-4, s.color, dash)
-			p(`<text x="%d" y="%d" font-size="11">%s</text>`+"\n", lx+36, y, esc(labels[i]))
+		label := fmt.Sprintf("%s, max %s µs", s.label, us(s.maxNs))
+		if s.h.Overflow > 0 {
+			label += fmt.Sprintf(", %d beyond %s µs", s.h.Overflow, us(s.rangeNs()))
 		}
+		p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", plotLeft, y-4, plotLeft+22, y-4, s.color, dash)
+		p(`<text x="%d" y="%d" font-size="11">%s</text>`+"\n", plotLeft+28, y, esc(label))
 	}
 	if cmax == 0 {
-		p(`<text x="%d" y="%d" text-anchor="middle" fill="#999999">no histogram data</text>`+"\n", (plotLeft+plotRight)/2, top+histH/2)
+		p(`<text x="%d" y="%d" text-anchor="middle" fill="#999999">no histogram data</text>`+"\n", (plotLeft+histR)/2, top+histH/2)
+	}
+	p("</g>\n")
+}
+
+// writeOverflow draws the overflow column at the right edge of the
+// histogram: for each series with samples beyond its range, a bar as
+// high as their count on the same log scale, and a label left of the
+// column with the count, the range and the maximum latency. Labels that
+// would overlap are pushed down.
+func writeOverflow(p printer, ss []series, Y func(uint64) float64, top int) {
+	bottom := float64(top + histH)
+	p(`<line x1="%d" y1="%d" x2="%d" y2="%s" stroke="#000000" stroke-dasharray="2 2"/>`+"\n", ovLeft, top, ovLeft, f1(bottom))
+	p(`<text x="%d" y="%s" text-anchor="middle">beyond</text>`+"\n", ovLeft+ovWidth/2, f1(bottom+16))
+	var over []series
+	for _, s := range ss {
+		if s.h.Overflow > 0 && s.h.BinNs > 0 {
+			over = append(over, s)
+		}
+	}
+	if len(over) == 0 {
+		return
+	}
+	p(`<g id="overflow">` + "\n")
+	bar := min(16, (ovWidth-12)/len(over))
+	x0 := ovLeft + (ovWidth-bar*len(over))/2
+	for i, s := range over {
+		y := Y(s.h.Overflow)
+		p(`<rect x="%d" y="%s" width="%d" height="%s" fill="%s" fill-opacity="0.6" stroke="%s"/>`+"\n",
+			x0+bar*i, f1(y), bar, f1(bottom-y), s.color, s.color)
+	}
+	// Labels from the highest bar down, each at least a line below the
+	// one before.
+	slices.SortStableFunc(over, func(a, b series) int { return cmp.Compare(b.h.Overflow, a.h.Overflow) })
+	lastY := math.Inf(-1)
+	for _, s := range over {
+		ly := math.Max(Y(s.h.Overflow)+4, lastY+13)
+		lastY = ly
+		p(`<text x="%d" y="%s" text-anchor="end" font-size="11" fill="%s">%s</text>`+"\n", ovLeft-6, f1(ly), s.color,
+			esc(fmt.Sprintf("%d beyond %s µs, max %s µs", s.h.Overflow, us(s.rangeNs()), us(s.maxNs))))
 	}
 	p("</g>\n")
 }

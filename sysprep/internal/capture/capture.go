@@ -46,7 +46,7 @@ var sysFiles = []string{
 	"devices/virtual/workqueue/cpumask",
 	"kernel/mm/ksm/run", "kernel/rcu_normal", "devices/system/cpu/cpufreq/boost", "devices/system/cpu/intel_pstate/no_turbo",
 	"fs/cgroup/cgroup.controllers",
-	"class/dmi/id/sys_vendor", "class/dmi/id/product_name", "hypervisor/type",
+	"class/dmi/id/sys_vendor", "class/dmi/id/product_name", "class/dmi/id/bios_version", "class/dmi/id/bios_date", "hypervisor/type",
 	"kernel/debug/irq/irqs/[0-9]*",
 }
 

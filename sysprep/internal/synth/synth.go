@@ -351,6 +351,9 @@ func Files(p Params) map[string]string {
 	f["sys/kernel/mm/transparent_hugepage/defrag"] = "always defer defer+madvise [madvise] never\n"
 	f["sys/devices/virtual/workqueue/cpumask"] = defMask + "\n"
 	f["sys/class/dmi/id/sys_vendor"] = "Siemens AG\n"
+	f["sys/class/dmi/id/product_name"] = "SIMATIC IPC227G\n"
+	f["sys/class/dmi/id/bios_version"] = "V26.01.07\n"
+	f["sys/class/dmi/id/bios_date"] = "03/14/2025\n"
 	// cgroup v2, as Debian 12 and 13 mount it.
 	f["sys/fs/cgroup/cgroup.controllers"] = "cpuset cpu io memory hugetlb pids rdma misc\n"
 	return f
