@@ -248,3 +248,36 @@ func BenchmarkTriggerFire(b *testing.B) {
 		}
 	}
 }
+
+// TestInstanceMountsTracefs: where tracefs is not mounted, NewInstance
+// mounts it and says so. The test unmounts it in a private mount
+// namespace (unshare), so the rest of the box keeps its mount.
+func TestInstanceMountsTracefs(t *testing.T) {
+	if os.Getenv("RTCELL_TRACE_UNMOUNTED") == "1" {
+		in, err := NewInstance(InstanceOptions{})
+		if err != nil {
+			os.Stdout.WriteString("error: " + err.Error())
+			os.Exit(0)
+		}
+		defer in.Remove()
+		os.Stdout.WriteString("mounted=" + strconv.FormatBool(in.Mounted()) + " events=" + strconv.Itoa(len(in.Enabled())))
+		return
+	}
+	rttest.RequireRoot(t)
+	unshare := rttest.RequireCommand(t, "unshare", "apt-get install -y util-linux")
+	cmd := exec.Command(unshare, "--mount", "--propagation", "private", "sh", "-c",
+		`umount `+DefaultRoot+` 2>/dev/null; if grep -q " `+DefaultRoot+` " /proc/self/mounts; then echo still-mounted; exit 0; fi; exec "$0" -test.run='^TestInstanceMountsTracefs$'`, os.Args[0])
+	cmd.Env = append(os.Environ(), "RTCELL_TRACE_UNMOUNTED=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	s := string(out)
+	t.Logf("child: %s", s)
+	if strings.HasPrefix(s, "still-mounted") {
+		t.Skip("could not unmount tracefs in a private mount namespace")
+	}
+	if !strings.HasPrefix(s, "mounted=true events=") || strings.HasPrefix(s, "mounted=true events=0") {
+		t.Errorf("in a namespace without tracefs: %q, want it mounted and events enabled", s)
+	}
+}
