@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,37 +70,6 @@ func TestProgramLoad(t *testing.T) {
 	}
 }
 
-// descendantsOf lists every process below pid, from one pass over /proc.
-func descendantsOf(pid int) []int {
-	kids := map[int][]int{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		me, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		kids[ppid] = append(kids[ppid], me)
-	}
-	var out []int
-	for q := []int{pid}; len(q) > 0; q = q[1:] {
-		out = append(out, kids[q[0]]...)
-		q = append(q, kids[q[0]]...)
-	}
-	return out
-}
-
-func comm(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(b))
-}
-
 // TestProgramLoadSIGKILL kills a Program mid-load with SIGKILL: within
 // 2 s no process it started is left, the load's grandchildren included.
 func TestProgramLoadSIGKILL(t *testing.T) {
@@ -122,44 +89,9 @@ func TestProgramLoadSIGKILL(t *testing.T) {
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() && sc.Text() != "RUNNING" {
 	}
-	var procs []int
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		procs = descendantsOf(p.PID())
-		stress, hb := 0, 0
-		for _, d := range procs {
-			switch c := comm(d); {
-			case strings.HasPrefix(c, "stress-ng"):
-				stress++
-			case c == "hackbench":
-				hb++
-			}
-		}
-		if stress >= 3 && hb > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no load below the program after 10 s: %d stress-ng, %d hackbench", stress, hb)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	procs := rttest.WaitLoad(t, p.PID(), 3, 10*time.Second)
 	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(2 * time.Second)
-	for {
-		var left []string
-		for _, d := range procs {
-			if !rttest.ProcessGone(d) {
-				left = append(left, fmt.Sprintf("%d (%s)", d, comm(d)))
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("2 s after SIGKILL of the program, %d of its %d processes are left: %s", len(left), len(procs), strings.Join(left, ", "))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	rttest.WaitGone(t, procs, 2*time.Second, "SIGKILL of the program")
 }

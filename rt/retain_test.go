@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtcell/rtcell/rt/rttest"
 	"github.com/rtcell/rtcell/rt/shm"
 )
 
@@ -590,7 +591,7 @@ func init() {
 func TestRetainWorkerRestart(t *testing.T) {
 	retainProg.SetStart(Origin)
 	defer os.Remove(retainProg.Path())
-	var log lockedBuffer // the supervisor writes from several goroutines
+	var log rttest.LockedBuffer // the supervisor writes from several goroutines
 	var beforeKill, atRestart, afterRestart retainVal
 	sum, err := Run(context.Background(), Program{
 		Tasks: []Task{retainTask(LoopOptions{
@@ -727,24 +728,6 @@ func TestRetainMissingDirectory(t *testing.T) {
 	if err := r.start(&bytes.Buffer{}); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "no-such-dir") {
 		t.Fatalf("start: %v; want an error naming the missing directory", err)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestDeclareRetainBadType(t *testing.T) {

@@ -3,7 +3,6 @@ package runner_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,37 +88,6 @@ phases = ["idle", "load"]
 	}
 }
 
-// descendants lists every process below pid, from one pass over /proc.
-func descendants(pid int) []int {
-	kids := map[int][]int{}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		me, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		kids[ppid] = append(kids[ppid], me)
-	}
-	var out []int
-	for q := []int{pid}; len(q) > 0; q = q[1:] {
-		out = append(out, kids[q[0]]...)
-		q = append(q, kids[q[0]]...)
-	}
-	return out
-}
-
-func comm(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(b))
-}
-
 // TestRunnerSignalledUnderLoad: neither SIGTERM nor SIGKILL of the runner
 // mid-load leaves a load process (stress-ng's stressors, hackbench's
 // senders and receivers) alive 2 s later.
@@ -143,41 +111,10 @@ hackbench = "-P -g 1 -l 100000"
 				t.Fatal(err)
 			}
 			defer cmd.Process.Kill()
-			var procs []int
-			for end := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-				procs = descendants(cmd.Process.Pid)
-				stress, hb := 0, 0
-				for _, p := range procs {
-					switch c := comm(p); {
-					case strings.HasPrefix(c, "stress-ng"):
-						stress++
-					case c == "hackbench":
-						hb++
-					}
-				}
-				if stress >= 3 && hb > 0 {
-					break
-				}
-				if time.Now().After(end) {
-					t.Fatalf("no load below the runner after 20 s (%d stress-ng, %d hackbench)\n%s", stress, hb, stderr.String())
-				}
-			}
+			procs := rttest.WaitLoad(t, cmd.Process.Pid, 3, 20*time.Second)
 			cmd.Process.Signal(sig)
 			cmd.Wait()
-			for end := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				var left []string
-				for _, p := range procs {
-					if !rttest.ProcessGone(p) {
-						left = append(left, fmt.Sprintf("%d (%s)", p, comm(p)))
-					}
-				}
-				if len(left) == 0 {
-					break
-				}
-				if time.Now().After(end) {
-					t.Fatalf("2 s after the runner ended on %v, %d of its %d processes are left: %s", sig, len(left), len(procs), strings.Join(left, ", "))
-				}
-			}
+			rttest.WaitGone(t, procs, 2*time.Second, "the runner ended on "+sig.String())
 		})
 	}
 }

@@ -385,25 +385,6 @@ func TestDriftUnits(t *testing.T) {
 	t.Logf("systemd-analyze security: %.1f", score)
 }
 
-// lockedBuffer is a bytes.Buffer safe for a child's writes and the test's
-// reads at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // freeAddr returns a loopback address with a port that was free a moment
 // ago (listened on, then closed).
 func freeAddr(t *testing.T) string {
@@ -548,7 +529,7 @@ cycles = 200
 [report]
 metrics = "127.0.0.1:0"
 `, cpu)), 0o644)
-	var runOut lockedBuffer
+	var runOut rttest.LockedBuffer
 	rcmd := exec.Command(runnerBin, "run", cfg, "--quiet")
 	rcmd.Stdout, rcmd.Stderr = &runOut, &runOut
 	runner, err := child.Start(rcmd)
@@ -609,7 +590,7 @@ metrics = "127.0.0.1:0"
 	os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(conf), 0o644)
 	os.WriteFile(filepath.Join(dir, "rtcell-rules.yml"), rules, 0o644)
 	promAddr := freeAddr(t)
-	var promLog lockedBuffer
+	var promLog rttest.LockedBuffer
 	pcmd := exec.Command(prometheus,
 		"--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
@@ -869,7 +850,7 @@ cpu = %[1]d
 [report]
 metrics = "127.0.0.1:0"
 `, cpu)), 0o644)
-	var out lockedBuffer
+	var out rttest.LockedBuffer
 	cmd := exec.Command(runnerBin, "run", cfg, "--quiet")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	p, err := child.Start(cmd)

@@ -45,61 +45,6 @@ func loadCPU(t *testing.T) int {
 	return cpus[0]
 }
 
-// comm is a process's command name, or "" when it is gone.
-func comm(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// waitStressors waits until at least n descendants of pid are named
-// stress-ng and one hackbench, and returns every descendant.
-func waitStressors(t *testing.T, pid, n int) []int {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		all := descendants(pid)
-		stress, hb := 0, 0
-		for _, d := range all {
-			switch c := comm(d); {
-			case strings.HasPrefix(c, "stress-ng"):
-				stress++
-			case c == "hackbench":
-				hb++
-			}
-		}
-		if stress >= n && hb > 0 {
-			return all
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10 s below pid %d: %d stress-ng processes (want ≥ %d), %d hackbench", pid, stress, n, hb)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func waitGone(t *testing.T, pids []int, within time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		var left []string
-		for _, p := range pids {
-			if !rttest.ProcessGone(p) {
-				left = append(left, fmt.Sprintf("%d (%s)", p, comm(p)))
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d load processes still alive %v after the parent died: %s", len(left), len(pids), within, strings.Join(left, ", "))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestStartConfinesAndStops starts stress-ng and hackbench on one CPU,
 // reads the affinity of their processes (grandchildren of the keeper
 // included), and checks that Stop leaves none of them.
@@ -117,7 +62,7 @@ func TestStartConfinesAndStops(t *testing.T) {
 			l.Stop()
 		}
 	}()
-	procs := waitStressors(t, l.PID(), 3)
+	procs := rttest.WaitLoad(t, l.PID(), 3, 10*time.Second)
 	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +106,7 @@ func TestStartConfinesAndStops(t *testing.T) {
 	if res.Commands[0].Cmdline != "stress-ng --cpu 2 --switch 1" {
 		t.Errorf("cmdline %q", res.Commands[0].Cmdline)
 	}
-	waitGone(t, append(procs, l.PID()), 2*time.Second)
+	rttest.WaitGone(t, append(procs, l.PID()), 2*time.Second, "the parent died")
 	if _, err := l.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}
@@ -255,13 +200,13 @@ func TestSIGKILLLeavesNoLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("helper said %q", line)
 	}
-	procs := append(waitStressors(t, keeper, 3), keeper)
+	procs := append(rttest.WaitLoad(t, keeper, 3, 10*time.Second), keeper)
 	if err := syscall.Kill(p.PID(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, procs, 2*time.Second)
+	rttest.WaitGone(t, procs, 2*time.Second, "the parent died")
 	// Nothing the keeper started after the scan above survives either.
-	if rest := descendants(keeper); len(rest) > 0 && !rttest.ProcessGone(keeper) {
+	if rest := rttest.Descendants(keeper); len(rest) > 0 && !rttest.ProcessGone(keeper) {
 		t.Errorf("keeper %d still has descendants %v", keeper, rest)
 	}
 }
