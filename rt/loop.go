@@ -65,7 +65,9 @@ type CycleFunc func(c *Cycle) bool
 
 // LoopOptions configures a periodic loop.
 type LoopOptions struct {
-	// Name labels the loop in reports.
+	// Name labels the loop in reports. While the loop runs, its OS thread
+	// carries the name too (its comm, cut to 15 bytes), so that ps -L,
+	// top and a trace show the loop by name.
 	Name string
 	// Period between releases; at least 10 µs.
 	Period time.Duration
@@ -318,6 +320,7 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 		runtime.UnlockOSThread()
 		return nil, fmt.Errorf("setting up the loop thread: %w", err)
 	}
+	restoreName := nameThread(l.opts.Name)
 	warmHandoff()
 	ms := new(runtime.MemStats)
 	tel := l.tel
@@ -341,6 +344,7 @@ func (l *Loop) runLocked(settings RuntimeSettings) (*Result, error) {
 		tel.SetCounters(end.Sub(base))
 	}
 	tel.Finish(gc1-gc0, alloc1-alloc0, indexOf(stopReasons, reason))
+	restoreName()
 	restored := ts.undo()
 	if restored {
 		runtime.UnlockOSThread()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unsafe"
 
 	"github.com/rtcell/rtcell/rt/internal/telemetry"
 	"golang.org/x/sys/unix"
@@ -211,4 +212,25 @@ func threadCounters() (telemetry.ThreadCounters, bool) {
 		MinFlt: uint64(ru.Minflt), MajFlt: uint64(ru.Majflt),
 		VolCS: uint64(ru.Nvcsw), InvolCS: uint64(ru.Nivcsw),
 	}, true
+}
+
+// nameThread names the calling thread name (its comm, cut to the
+// kernel's 15 bytes) so that ps -L, top and ftrace show the loop by its
+// name rather than the binary's ("exe" for a worker re-executed through
+// /proc/self/exe), and returns a function that restores the old name.
+// A name the kernel refuses leaves the thread as it was.
+func nameThread(name string) (restore func()) {
+	if name == "" {
+		return func() {}
+	}
+	var old [16]byte
+	if err := unix.Prctl(unix.PR_GET_NAME, uintptr(unsafe.Pointer(&old[0])), 0, 0, 0); err != nil {
+		return func() {}
+	}
+	var b [16]byte
+	copy(b[:15], name)
+	if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&b[0])), 0, 0, 0); err != nil {
+		return func() {}
+	}
+	return func() { unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&old[0])), 0, 0, 0) }
 }

@@ -21,3 +21,5 @@ func (ts *threadSetup) moveTo(int) error { return ErrNotSupported }
 func currentTID() int                    { return 0 }
 
 func threadCounters() (telemetry.ThreadCounters, bool) { return telemetry.ThreadCounters{}, false }
+
+func nameThread(string) func() { return func() {} }
