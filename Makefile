@@ -16,7 +16,7 @@ GOFLAGS_BUILD := -trimpath -buildvcs=true -ldflags='-s -w'
 DEPS     := rt-tests stress-ng strace libcap2-bin cmark-gfm gcc libc6-dev systemd diffutils chromium poppler-utils prometheus
 DEPS_VM  := qemu-system-x86 busybox-static xz-utils
 # Packages whose tests mean something under the race detector.
-RACE_PKGS := ./rt ./rt/shm ./rt/stats ./rt/metrics ./rt/cpulist ./rt/internal/cpulease ./rt/rttest \
+RACE_PKGS := ./rt ./rt/shm ./rt/stats ./rt/metrics ./rt/cpulist ./rt/internal/cpulease ./rt/rttest ./rt/child ./rt/load ./rt/trace \
 	./runner/config ./runner/report ./sysprep/... ./examples/sensorgw
 
 all: build
