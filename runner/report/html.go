@@ -417,22 +417,21 @@ func taskTables(cols []colView) ([]statRow, []counterRow) {
 	return rows, counters
 }
 
-// histSVG is WriteSVG's plot of one task, each of its columns a curve,
-// with the timeline decimated as timelineSVG decimates it.
+// histSVG is WriteSVG's histogram of one task, each of its columns a
+// curve, without WriteSVG's timeline panel: the report draws the timeline
+// itself (timelineSVG).
 func histSVG(head *Report, cols []colView) (template.HTML, error) {
 	r := &Report{Host: head.Host, StartTime: head.StartTime, Verdict: head.Verdict, NotRealtime: head.NotRealtime}
-	k := decimation(cols)
 	for _, c := range cols {
 		t := *c.T
 		if c.Label != "" {
 			t.Name += " · " + c.Label
 		}
-		t.WindowMaxNs = decimateMax(t.WindowMaxNs, k)
-		t.WindowNs *= int64(k)
+		t.WindowMaxNs = nil
 		r.Tasks = append(r.Tasks, t)
 	}
 	var b bytes.Buffer
-	if err := WriteSVG(&b, r); err != nil {
+	if err := writeSVG(&b, r, false); err != nil {
 		return "", err
 	}
 	s := b.String()

@@ -56,7 +56,11 @@ func (s series) rangeNs() int64 { return s.h.BinNs * int64(len(s.h.Counts)) }
 // latency per window over the run. The title names the tasks; a run that
 // was not real-time says NOT REAL-TIME and why in red above the plots.
 // The output depends only on r.
-func WriteSVG(w io.Writer, r *Report) error {
+func WriteSVG(w io.Writer, r *Report) error { return writeSVG(w, r, true) }
+
+// writeSVG is WriteSVG, with the timeline panel or without it (the HTML
+// report draws its own timeline, on a log scale with the deadline).
+func writeSVG(w io.Writer, r *Report, timeline bool) error {
 	var ss []series
 	for i, t := range r.Tasks {
 		name := t.Name
@@ -84,6 +88,9 @@ func WriteSVG(w io.Writer, r *Report) error {
 	histTop := top + 10
 	lineTop := histTop + histH + axisGap + legendH + 34
 	height := lineTop + lineH + axisGap
+	if !timeline {
+		height = lineTop - 10
+	}
 
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
@@ -105,7 +112,9 @@ func WriteSVG(w io.Writer, r *Report) error {
 	}
 
 	writeHistPanel(p, ss, histTop)
-	writeTimelinePanel(p, r.Tasks, lineTop)
+	if timeline {
+		writeTimelinePanel(p, r.Tasks, lineTop)
+	}
 	p("</svg>\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing svg: %w", err)
