@@ -63,9 +63,10 @@ unit:
 race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
-## vmtest: boot Debian's PREEMPT_RT kernel under QEMU and check sysprep and the runner on it
+## vmtest: boot Debian's PREEMPT_RT kernel under QEMU and check sysprep, the runner and the
+## trace analysis on it (one package at a time: each boots guests that load both CPUs)
 vmtest:
-	$(GO) test -tags vmtest -count=1 -v -timeout 15m ./rt/vmtest/... ./rt/trace
+	$(GO) test -tags vmtest -p 1 -count=1 -v -timeout 15m ./rt/vmtest/... ./rt/trace
 
 ## fixtures-rt: recapture sysprep/testdata/rt-{good,noiso} from the RT kernel (not in CI)
 fixtures-rt:

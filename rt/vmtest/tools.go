@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -206,6 +207,20 @@ func fetchKernel(tb testing.TB) (KernelImage, error) {
 		return KernelImage{}, err
 	}
 	kdir := filepath.Join(cache, "kernel")
+	// Test binaries of several packages (rt/vmtest, rt/trace) fetch the
+	// kernel at once when go test runs them in parallel: one fetches and
+	// extracts, the others wait for it and find it cached.
+	if err := os.MkdirAll(kdir, 0o755); err != nil {
+		return KernelImage{}, fmt.Errorf("creating the kernel cache: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(kdir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return KernelImage{}, fmt.Errorf("locking the kernel cache: %w", err)
+	}
+	defer lock.Close() // closing releases the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return KernelImage{}, fmt.Errorf("locking the kernel cache: %w", err)
+	}
 	if _, err := exec.LookPath("apt-cache"); err != nil {
 		if k, ok := newestCachedKernel(kdir); ok {
 			tb.Logf("vmtest: no apt-cache; using cached kernel %s", k.Vmlinuz)
