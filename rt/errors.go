@@ -3,6 +3,7 @@ package rt
 import (
 	"errors"
 
+	"github.com/rtcell/rtcell/rt/internal/cpulease"
 	"github.com/rtcell/rtcell/rt/internal/errs"
 )
 
@@ -20,4 +21,7 @@ var (
 	ErrRuntimeSettings = errors.New("go runtime settings for real-time are not in effect")
 	// ErrInvalid marks a bad option value.
 	ErrInvalid = errs.ErrInvalid
+	// ErrCPUBusy means another rtcell process (a runner, a Program, a
+	// test) holds the lease on a CPU; the error names its PID.
+	ErrCPUBusy = cpulease.ErrBusy
 )

@@ -45,6 +45,9 @@ type CompareOptions struct {
 	ProcRoot, SysRoot string
 	Worker            rt.WorkerOptions
 	Stdout            io.Writer
+	// ShareCPU runs although another rtcell process measures on CPU (by
+	// default Compare refuses, naming it).
+	ShareCPU bool
 	// Load runs background load for the whole comparison, on every
 	// online CPU but CPU, so that every cyclictest and rtcell round runs
 	// under the same load: CompareLoadStressNG, CompareLoadHackbench or
@@ -199,6 +202,16 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		}
 		c.Out = o.Out
 	}
+	// Both tools' rounds run under rtcell's lease on the CPU: no other
+	// rtcell run (a runner, a test) measures there meanwhile. rtcell's
+	// own rounds, run inside this process, are granted the CPU under it.
+	if !o.ShareCPU {
+		release, err := rt.LeaseCPUs([]int{o.CPU})
+		if err != nil {
+			return nil, fmt.Errorf("--cpu %d: %w (pass --share-cpus to compare anyway)", o.CPU, err)
+		}
+		defer release()
+	}
 	stopLoad, err := startCompareLoad(o, c)
 	if err != nil {
 		return nil, err
@@ -317,6 +330,7 @@ func compareProgram(o CompareOptions) rt.Program {
 			Setup: func() (rt.CycleFunc, error) { return func(*rt.Cycle) bool { return true }, nil },
 		}},
 		IgnoreMisses: true,
+		ShareCPUs:    o.ShareCPU,
 		Stdout:       io.Discard,
 		Worker:       o.Worker,
 	}

@@ -199,3 +199,36 @@ func workDirs(t *testing.T, dir string) []string {
 	}
 	return m
 }
+
+// TestCompareLeased: a compare on a CPU that another process has leased
+// (here flock(1) on the lease file, as README shows) is refused before
+// any round, naming the holder; --share-cpus runs anyway.
+func TestCompareLeased(t *testing.T) {
+	rttest.RequireCommand(t, "cyclictest", "apt-get install -y rt-tests")
+	rttest.RequireCommand(t, "flock", "apt-get install -y util-linux")
+	dir := t.TempDir() // a private lease directory: other tests' leases stay out of it
+	cpu := strconv.Itoa(lastCPU())
+	holder := exec.Command("flock", filepath.Join(dir, "rtcell-cpu"+cpu+".lock"), "sleep", "60")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	env := []string{"RTCELL_LOCK_DIR=" + dir}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		code, _, stderr := runCompare(t, env, "--cpu", cpu, "--rounds", "1", "--loops", "10")
+		if strings.Contains(stderr, "is leased by") {
+			if code != runner.ExitConfig || !strings.Contains(stderr, "--cpu "+cpu) || !strings.Contains(stderr, "--share-cpus") {
+				t.Errorf("exit %d, stderr %q; want exit %d naming --cpu %s, the holder and --share-cpus", code, stderr, runner.ExitConfig, cpu)
+			}
+			break
+		}
+		if time.Now().After(end) { // flock had not taken the lock yet, or compare ran
+			t.Fatalf("compare was not refused on a leased CPU: exit %d, stderr %q", code, stderr)
+		}
+	}
+	rttest.LeaseCPU(t, lastCPU()) // the real lease, for the measuring run below
+	code, _, stderr := runCompare(t, env, "--cpu", cpu, "--rounds", "1", "--loops", "10", "--share-cpus")
+	if code != runner.ExitOK && code != runner.ExitViolations {
+		t.Errorf("--share-cpus: exit %d, stderr %q", code, stderr)
+	}
+}

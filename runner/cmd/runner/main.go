@@ -3,7 +3,7 @@
 // cyclictest.
 //
 //	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
-//	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F] [--out DIR]
+//	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F] [--out DIR] [--share-cpus]
 //	runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
 //	runner version | --version
 package main
@@ -28,7 +28,7 @@ import (
 
 const usage = `usage:
   runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
-  runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F] [--out DIR]
+  runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F] [--out DIR] [--share-cpus]
   runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
   runner version | --version
 `
@@ -147,6 +147,7 @@ func parseCompare(args []string, stdout, stderr io.Writer) (runner.CompareOption
 	wake := fs.String("wake", "sleep", "rtcell wake strategy: sleep or hybrid")
 	jsonPath := fs.String("json", "", "write the comparison as JSON to `F`")
 	fs.StringVar(&o.Out, "out", "", "keep the evidence in `DIR`: each round's cyclictest JSON and histogram, rtcell's results, compare.json and compare.svg")
+	fs.BoolVar(&o.ShareCPU, "share-cpus", false, "compare although another rtcell process measures on the CPU")
 	fs.StringVar(&o.Load, "load", "", "run every round under `LOAD` on the other CPUs: stress-ng, hackbench or both")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
