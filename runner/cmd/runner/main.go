@@ -2,7 +2,7 @@
 // in a worker process of its own, and cross-checks rtcell against
 // cyclictest.
 //
-//	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
+//	runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus] [--trace-threshold D]
 //	runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F] [--out DIR] [--share-cpus]
 //	runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
 //	runner version | --version
@@ -27,7 +27,7 @@ import (
 )
 
 const usage = `usage:
-  runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus]
+  runner run CONFIG [--duration D] [--cycles N] [--json F] [--histfile F] [--svg F] [--quiet] [--allow-non-rt] [--share-cpus] [--trace-threshold D]
   runner compare [--cpu N] [--priority P] [--interval D] [--loops N] [--rounds R] [--wake sleep|hybrid] [--load stress-ng|hackbench|both] [--json F] [--out DIR] [--share-cpus]
   runner report RUN.json… [-o report.html] [--sysprep F] [--baseline F] [--tolerance PCT] [--json] [--metrics-textfile F.prom]
   runner version | --version
