@@ -1,13 +1,17 @@
-// Package report writes the runner's run report in four formats: JSON
+// Package report writes the runner's run report in five formats: JSON
 // (schema rtcell.run/v1, times in ns), a text summary for people, a
 // histogram file in cyclictest's -h format for existing plotting scripts,
-// and an SVG plot in OSADL's style. It only formats: the runner measures
-// and computes every number, percentiles included.
+// an SVG plot in OSADL's style, and a self-contained HTML commissioning
+// report to print and sign (WriteHTML), which can merge several runs and
+// show their drift from a commissioned baseline (Compare). It only
+// formats and compares: the runner measures and computes every number,
+// percentiles included.
 //
 // Every output of a run that was not real-time (a kernel that is not
 // PREEMPT_RT, or a run allowed at SCHED_OTHER) says NOT REAL-TIME in
-// plain words. Write files with atomicfile.Write (package rt/atomicfile), so that a
-// reader, or a run stopped by a signal, never leaves a partial file.
+// plain words. Write files with atomicfile.Write (package rt/atomicfile),
+// so that a reader, or a run stopped by a signal, never sees a partial
+// file.
 //
 // Example:
 //
