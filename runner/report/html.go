@@ -50,7 +50,7 @@ var htmlTmpl = template.Must(template.New("html.tmpl").Funcs(template.FuncMap{
 	"cpus":    cpuList,
 	"yesno":   func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 	"deref":   func(p *uint64) uint64 { return *p },
-	"verdict": verdictWord,
+	"verdict": VerdictLabel,
 	"kind":    kindWord,
 }).ParseFS(htmlFiles, "html.tmpl", "html.css"))
 
@@ -316,21 +316,6 @@ func rtPolicy(p string) bool {
 		return true
 	}
 	return false
-}
-
-// verdictWord is the banner's word for a verdict.
-func verdictWord(v string) string {
-	switch v {
-	case VerdictPass:
-		return "PASS"
-	case VerdictViolations:
-		return "VIOLATIONS"
-	case VerdictNotRealtime:
-		return "NOT REAL-TIME"
-	case VerdictFailed:
-		return "FAILED"
-	}
-	return strings.ToUpper(orDash(v))
 }
 
 func runLabel(sources []string, i, n int) string {
