@@ -1,11 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"syscall"
+
+	"github.com/rtcell/rtcell/rt/regularfile"
 )
 
 // Bounds on the input, checked before the TOML decoder sees it. A
@@ -30,59 +29,21 @@ const (
 
 // readConfig reads the file at path, refusing anything that is not a
 // regular file, or that is larger than MaxFileSize, without blocking
-// and without reading more than MaxFileSize+1 bytes.
-//
-// It opens with O_NONBLOCK so that a named pipe without a writer cannot
-// hold the open; the type is then taken from the open descriptor
-// (fstat), so a file swapped in after a check cannot slip through.
+// (a named pipe with no writer) and without reading more than
+// MaxFileSize+1 bytes (package regularfile).
 func readConfig(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		// open(2) refuses a Unix socket with ENXIO: say what it is.
-		if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
-			return nil, notRegular(path, fi.Mode())
-		}
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, notRegular(path, fi.Mode())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	if len(data) > MaxFileSize {
+	data, err := regularfile.Read(path, MaxFileSize)
+	var nr *regularfile.NotRegularError
+	var tl *regularfile.TooLargeError
+	switch {
+	case errors.As(err, &nr):
+		return nil, &Error{File: path, Msg: regularfile.Kind(nr.Mode) + ", not a regular file (a config must be a regular .toml file)"}
+	case errors.As(err, &tl):
 		return nil, &Error{File: path, Msg: fmt.Sprintf("larger than the %d-byte (1 MiB) limit for a config file (a runner config is a few KB: is this the right file?)", MaxFileSize)}
+	case err != nil:
+		return nil, fmt.Errorf("reading config: %w", err)
 	}
 	return data, nil
-}
-
-// notRegular says what kind of file path is instead of a regular one.
-func notRegular(path string, m fs.FileMode) error {
-	return &Error{File: path, Msg: fileKind(m) + ", not a regular file (a config must be a regular .toml file)"}
-}
-
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "is a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "is a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "is a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "is a character device"
-	case m&fs.ModeDevice != 0:
-		return "is a block device"
-	case m&fs.ModeSymlink != 0:
-		return "is a symbolic link"
-	}
-	return "is a special file (" + m.Type().String() + ")"
 }
 
 // checkDepth scans TOML source for nesting deeper than MaxDepth and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rtcell/rtcell/rt/atomicfile"
+	"github.com/rtcell/rtcell/rt/regularfile"
 	"github.com/rtcell/rtcell/runner"
 	"github.com/rtcell/rtcell/runner/report"
 	"github.com/rtcell/rtcell/sysprep"
@@ -140,29 +142,16 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// readBounded reads path whole, refusing what is not a regular file or
-// is larger than maxInputBytes.
+// readBounded reads path whole, refusing what is not a regular file (a
+// named pipe is refused at once, not waited on) or is larger than
+// maxInputBytes (package regularfile).
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxInputBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(b) > maxInputBytes {
+	b, err := regularfile.Read(path, maxInputBytes)
+	var tl *regularfile.TooLargeError
+	if errors.As(err, &tl) {
 		return nil, fmt.Errorf("%s: larger than %d MiB: not a run file", path, maxInputBytes>>20)
 	}
-	return b, nil
+	return b, err
 }
 
 // readRun reads a run JSON (runner run --json); errors name the file.

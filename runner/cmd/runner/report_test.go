@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rtcell/rtcell/runner/report"
 	"github.com/rtcell/rtcell/sysprep"
@@ -44,10 +47,17 @@ type cmdResult struct {
 
 func runCmd(t *testing.T, args ...string) cmdResult {
 	t.Helper()
-	cmd := exec.Command(runnerBin, args...)
+	// A command that blocks (on a named pipe, say) is killed after a
+	// minute and fails the test, rather than the test binary's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runnerBin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("runner %s did not end within a minute", strings.Join(args, " "))
+	}
 	r := cmdResult{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
@@ -174,6 +184,12 @@ func TestReportBadInput(t *testing.T) {
 	f.Truncate(maxInputBytes + 1) // sparse: no disk used
 	f.Close()
 	missing := filepath.Join(dir, "missing.json")
+	// A named pipe with no writer: os.Open would block in open(2) for
+	// ever, and the command with it (runCmd fails the test after a minute).
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	html := filepath.Join(dir, "r.html")
 	for _, tc := range []struct {
 		name string
@@ -186,7 +202,10 @@ func TestReportBadInput(t *testing.T) {
 		{"foreign schema", []string{foreign, "-o", html}, foreign},
 		{"not json", []string{"--baseline", good, garbage}, garbage},
 		{"too large", []string{huge, "-o", html}, huge + ": larger than 64 MiB"},
-		{"directory", []string{dir, "-o", html}, dir + ": not a regular file"},
+		{"directory", []string{dir, "-o", html}, dir + ": is a directory, not a regular file"},
+		{"named pipe", []string{fifo, "-o", html}, fifo + ": is a named pipe, not a regular file"},
+		{"named pipe baseline", []string{"--baseline", fifo, good}, fifo + ": is a named pipe"},
+		{"device", []string{"/dev/zero", "-o", html}, "/dev/zero: is a character device"},
 		{"bad sysprep", []string{good, "--sysprep", good, "-o", html}, "--sysprep: " + good},
 		{"unknown flag", []string{good, "--bogus"}, "-bogus"},
 		{"negative tolerance", []string{"--baseline", good, good, "--tolerance", "-5"}, "--tolerance -5"},
