@@ -95,7 +95,7 @@ func runPhases(ctx context.Context, cfg *config.Config, o Options, nonRT bool, l
 		if err != nil {
 			return code, realtime, err
 		}
-		if traceStoppedRun(sum, cfg) && i+1 < len(phases) {
+		if stopBreach(sum, cfg) != nil && i+1 < len(phases) {
 			fmt.Fprintf(o.Stdout, "trace: the run stops at the breach (trace action stop); phases not run: %v\n", phases[i+1:])
 			break
 		}

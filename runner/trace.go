@@ -52,32 +52,30 @@ func traceReport(r *rt.TraceResult, out io.Writer) *report.Trace {
 	return t
 }
 
+// stopBreach is the task whose breach ended the run (trace action
+// stop), or nil when none did.
+func stopBreach(sum *rt.Summary, cfg *config.Config) *rt.TaskResult {
+	if cfg.Trace.Action != config.TraceStop {
+		return nil
+	}
+	for i, tr := range sum.Tasks {
+		if tr.Trace != nil && tr.Trace.Breach != nil {
+			return &sum.Tasks[i]
+		}
+	}
+	return nil
+}
+
 // traceStopped says, for a task the supervisor stopped, that it was
 // stopped because a task breached the trace threshold with action stop.
 func traceStopped(stopped string, sum *rt.Summary, cfg *config.Config) string {
-	if stopped != "stop requested" || cfg.Trace.Action != config.TraceStop {
+	if stopped != "stop requested" {
 		return stopped
 	}
-	for _, tr := range sum.Tasks {
-		if tr.Trace != nil && tr.Trace.Breach != nil {
-			return fmt.Sprintf("stopped at task %q's trace breach, cycle %d (trace action stop)", tr.Name, tr.Trace.Breach.Cycle)
-		}
+	if tr := stopBreach(sum, cfg); tr != nil {
+		return fmt.Sprintf("stopped at task %q's trace breach, cycle %d (trace action stop)", tr.Name, tr.Trace.Breach.Cycle)
 	}
 	return stopped
-}
-
-// traceStoppedRun reports whether a breach with action stop ended the
-// run (so no later phase runs, as cyclictest -b ends its run).
-func traceStoppedRun(sum *rt.Summary, cfg *config.Config) bool {
-	if cfg.Trace.Action != config.TraceStop {
-		return false
-	}
-	for _, tr := range sum.Tasks {
-		if tr.Trace != nil && tr.Trace.Breach != nil {
-			return true
-		}
-	}
-	return false
 }
 
 // phaseTraceFile is the trace file of one phase of a run with phases:
