@@ -3,8 +3,6 @@ package rt
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +24,7 @@ func (p *Program) loadSpec() (load.Spec, error) {
 	spec.CPUs = slices.Clone(spec.CPUs)
 	taskCPUs := p.cpus()
 	if len(spec.CPUs) == 0 {
-		online, err := onlineCPUs()
+		online, err := cpulist.ReadOnline(sysRoot)
 		if err != nil {
 			return spec, fmt.Errorf("load: %w", err)
 		}
@@ -44,19 +42,6 @@ func (p *Program) loadSpec() (load.Spec, error) {
 		return spec, fmt.Errorf("load: %w", err)
 	}
 	return spec, nil
-}
-
-func onlineCPUs() ([]int, error) {
-	path := filepath.Join(sysRoot, "devices/system/cpu/online")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading online CPUs: %w", err)
-	}
-	cpus, err := cpulist.Parse(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return cpus, nil
 }
 
 // waitRunning waits until every task's loop runs (or has ended), ctx

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -161,14 +159,9 @@ func (o *CompareOptions) defaults() error {
 // checkOnline fails when cpu is not in sysfs's devices/system/cpu/online:
 // cyclictest would only print its usage, rtcell fail to pin its thread.
 func checkOnline(cpu int, sysRoot string) error {
-	p := filepath.Join(sysRoot, "devices", "system", "cpu", "online")
-	b, err := os.ReadFile(p)
+	online, err := cpulist.ReadOnline(sysRoot)
 	if err != nil {
-		return fmt.Errorf("--cpu %d: reading the online CPUs (is %s a sysfs mount?): %w", cpu, sysRoot, err)
-	}
-	online, err := cpulist.Parse(strings.TrimSpace(string(b)))
-	if err != nil {
-		return fmt.Errorf("--cpu %d: reading %s: %w", cpu, p, err)
+		return fmt.Errorf("--cpu %d: %w (is %s a sysfs mount?)", cpu, err, sysRoot)
 	}
 	if !slices.Contains(online, cpu) {
 		return fmt.Errorf("--cpu %d: CPU %d is not online (online: %s)", cpu, cpu, cpulist.Format(online))
